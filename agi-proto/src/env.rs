@@ -1,0 +1,586 @@
+//! The environment block Asterisk sends first: `agi_name: value` lines,
+//! then an empty line. Parsed once into a small index over the input bytes.
+
+use bytes::Bytes;
+use nom::bytes::complete::{tag, take_till};
+use nom::combinator::opt;
+use nom::{IResult, Parser};
+
+use crate::error::{ParseError, ParseErrorKind};
+use crate::line::{Limits, next_line};
+use crate::status::Status;
+use crate::value::{Value, parse_int};
+use crate::version::AsteriskVersion;
+
+/// The variables Asterisk sends in every environment block, in the order of
+/// `setup_env` (FastAGI's two come first on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Var {
+    /// `agi_network`: `yes` on FastAGI.
+    Network,
+    /// `agi_network_script`: the URL path after `host:port/`, verbatim.
+    NetworkScript,
+    /// `agi_request`: the script name, or the whole `agi://` URL.
+    Request,
+    /// `agi_channel`: channel name, e.g. `PJSIP/1001-00000007`.
+    Channel,
+    /// `agi_language`: channel language, e.g. `en`.
+    Language,
+    /// `agi_type`: channel technology, e.g. `PJSIP`.
+    Type,
+    /// `agi_uniqueid`: the channel's unique id.
+    UniqueId,
+    /// `agi_version`: the Asterisk version.
+    Version,
+    /// `agi_callerid`: caller number, `unknown` when empty.
+    CallerId,
+    /// `agi_calleridname`: caller name, `unknown` when empty.
+    CallerIdName,
+    /// `agi_callingpres`: caller presentation, decimal.
+    CallingPres,
+    /// `agi_callingani2`: ANI II, decimal.
+    CallingAni2,
+    /// `agi_callington`: caller type of number, decimal.
+    CallingTon,
+    /// `agi_callingtns`: transit network select, decimal.
+    CallingTns,
+    /// `agi_dnid`: dialed number, `unknown` when empty.
+    Dnid,
+    /// `agi_rdnis`: redirecting number, `unknown` when empty.
+    Rdnis,
+    /// `agi_context`: dialplan context.
+    Context,
+    /// `agi_extension`: dialplan extension.
+    Extension,
+    /// `agi_priority`: dialplan priority, decimal.
+    Priority,
+    /// `agi_enhanced`: `1.0` for EAGI, `0.0` otherwise.
+    Enhanced,
+    /// `agi_accountcode`: account code, often empty.
+    AccountCode,
+    /// `agi_threadid`: Asterisk's thread id, decimal.
+    ThreadId,
+}
+
+const VAR_COUNT: usize = 22;
+
+impl Var {
+    /// Every known variable, in wire order.
+    pub const ALL: [Var; VAR_COUNT] = [
+        Var::Network,
+        Var::NetworkScript,
+        Var::Request,
+        Var::Channel,
+        Var::Language,
+        Var::Type,
+        Var::UniqueId,
+        Var::Version,
+        Var::CallerId,
+        Var::CallerIdName,
+        Var::CallingPres,
+        Var::CallingAni2,
+        Var::CallingTon,
+        Var::CallingTns,
+        Var::Dnid,
+        Var::Rdnis,
+        Var::Context,
+        Var::Extension,
+        Var::Priority,
+        Var::Enhanced,
+        Var::AccountCode,
+        Var::ThreadId,
+    ];
+
+    /// The name on the wire, e.g. `agi_channel`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Var::Network => "agi_network",
+            Var::NetworkScript => "agi_network_script",
+            Var::Request => "agi_request",
+            Var::Channel => "agi_channel",
+            Var::Language => "agi_language",
+            Var::Type => "agi_type",
+            Var::UniqueId => "agi_uniqueid",
+            Var::Version => "agi_version",
+            Var::CallerId => "agi_callerid",
+            Var::CallerIdName => "agi_calleridname",
+            Var::CallingPres => "agi_callingpres",
+            Var::CallingAni2 => "agi_callingani2",
+            Var::CallingTon => "agi_callington",
+            Var::CallingTns => "agi_callingtns",
+            Var::Dnid => "agi_dnid",
+            Var::Rdnis => "agi_rdnis",
+            Var::Context => "agi_context",
+            Var::Extension => "agi_extension",
+            Var::Priority => "agi_priority",
+            Var::Enhanced => "agi_enhanced",
+            Var::AccountCode => "agi_accountcode",
+            Var::ThreadId => "agi_threadid",
+        }
+    }
+
+    /// The known variable with this wire name.
+    pub fn from_name(name: &[u8]) -> Option<Var> {
+        Some(match name.strip_prefix(b"agi_")? {
+            b"network" => Var::Network,
+            b"network_script" => Var::NetworkScript,
+            b"request" => Var::Request,
+            b"channel" => Var::Channel,
+            b"language" => Var::Language,
+            b"type" => Var::Type,
+            b"uniqueid" => Var::UniqueId,
+            b"version" => Var::Version,
+            b"callerid" => Var::CallerId,
+            b"calleridname" => Var::CallerIdName,
+            b"callingpres" => Var::CallingPres,
+            b"callingani2" => Var::CallingAni2,
+            b"callington" => Var::CallingTon,
+            b"callingtns" => Var::CallingTns,
+            b"dnid" => Var::Dnid,
+            b"rdnis" => Var::Rdnis,
+            b"context" => Var::Context,
+            b"extension" => Var::Extension,
+            b"priority" => Var::Priority,
+            b"enhanced" => Var::Enhanced,
+            b"accountcode" => Var::AccountCode,
+            b"threadid" => Var::ThreadId,
+            _ => return None,
+        })
+    }
+}
+
+/// Byte range of a value inside the block; `start == u32::MAX` for absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    const ABSENT: Span = Span { start: u32::MAX, end: 0 };
+}
+
+/// Where each known value sits in the block: built in one pass, shared by
+/// the borrowed and owned forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Index {
+    slots: [Span; VAR_COUNT],
+    /// Offset of the first `agi_arg_` line (only meaningful with args).
+    first_arg: u32,
+    arg_count: u32,
+}
+
+impl Index {
+    const EMPTY: Index = Index {
+        slots: [Span::ABSENT; VAR_COUNT],
+        first_arg: 0,
+        arg_count: 0,
+    };
+
+    fn get<'a>(&self, block: &'a [u8], var: Var) -> Option<&'a [u8]> {
+        let span = self.slots[var as usize];
+        (span.start != u32::MAX).then(|| &block[span.start as usize..span.end as usize])
+    }
+}
+
+/// Splits `name: value` at the first colon, dropping one following space.
+fn name_value(line: &[u8]) -> IResult<&[u8], &[u8]> {
+    let (rest, name) = take_till(|b| b == b':').parse(line)?;
+    let (value, _) = (tag(&b":"[..]), opt(tag(&b" "[..]))).parse(rest)?;
+    Ok((value, name))
+}
+
+/// The positions of one `name: value` line.
+struct Entry<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+    value_start: usize,
+}
+
+fn entry(block: &[u8], start: usize, end: usize) -> Option<Entry<'_>> {
+    let (value, name) = name_value(&block[start..end]).ok()?;
+    Some(Entry {
+        name,
+        value,
+        value_start: end - value.len(),
+    })
+}
+
+/// Incremental environment parser that remembers how far it got.
+///
+/// Feed it the whole buffer each time more bytes arrive; it scans only the
+/// new lines, so a peer dribbling a block line by line costs linear time.
+/// After a `Complete`, it is ready for the next block.
+///
+/// ```
+/// use agi_proto::{EnvDecoder, Limits, Status};
+///
+/// let mut decoder = EnvDecoder::new(Limits::default());
+/// let mut buf = b"agi_request: router\nagi_chan".to_vec();
+/// assert!(matches!(decoder.decode(&buf)?, Status::Partial));
+/// buf.extend_from_slice(b"nel: SIP/bob-1\n\n200 result=0\n");
+/// let (env, consumed) = decoder.decode(&buf)?.complete().unwrap();
+/// assert_eq!(env.channel().unwrap(), "SIP/bob-1");
+/// assert_eq!(&buf[consumed..], b"200 result=0\n");
+/// # Ok::<(), agi_proto::ParseError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct EnvDecoder {
+    limits: Limits,
+    scanned: usize,
+    index: Index,
+}
+
+impl Default for EnvDecoder {
+    fn default() -> Self {
+        EnvDecoder::new(Limits::default())
+    }
+}
+
+impl EnvDecoder {
+    /// A decoder enforcing `limits` (`max_line` per line, `max_block` for the
+    /// whole block).
+    pub fn new(limits: Limits) -> Self {
+        EnvDecoder {
+            limits,
+            scanned: 0,
+            index: Index::EMPTY,
+        }
+    }
+
+    /// Parses the block at the start of `buf`, which must begin with the
+    /// same bytes as in the previous call.
+    ///
+    /// # Errors
+    /// [`ParseErrorKind::NotEnvironment`] when the first line is not an
+    /// `agi_` variable (checked as soon as four bytes are in),
+    /// [`ParseErrorKind::LineTooLong`] or [`ParseErrorKind::BlockTooLong`]
+    /// past the limits.
+    pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Env<'b>>, ParseError> {
+        if self.scanned == 0 {
+            let head = &buf[..buf.len().min(4)];
+            if !b"agi_".starts_with(head) {
+                return Err(ParseError::new(ParseErrorKind::NotEnvironment, buf, 0));
+            }
+        }
+        let block_cap = buf.len().min(self.limits.max_block.min(u32::MAX as usize));
+        while let Some(line) = next_line(&buf[..block_cap], self.scanned, self.limits.max_line)? {
+            self.scanned = line.next;
+            if line.start == line.end {
+                let env = Env {
+                    block: &buf[..line.next],
+                    index: self.index,
+                };
+                *self = EnvDecoder::new(self.limits);
+                return Ok(Status::Complete {
+                    value: env,
+                    consumed: line.next,
+                });
+            }
+            self.record(buf, line.start, line.end);
+        }
+        if buf.len() > self.limits.max_block {
+            let limit = self.limits.max_block;
+            return Err(ParseError::new(ParseErrorKind::BlockTooLong { limit }, buf, 0));
+        }
+        Ok(Status::Partial)
+    }
+
+    fn record(&mut self, buf: &[u8], start: usize, end: usize) {
+        // Lines without a colon (a value with an embedded LF) are skipped.
+        let Some(e) = entry(buf, start, end) else { return };
+        if let Some(var) = Var::from_name(e.name) {
+            self.index.slots[var as usize] = Span {
+                start: e.value_start as u32,
+                end: end as u32,
+            };
+        } else if arg_number(e.name).is_some() {
+            if self.index.arg_count == 0 {
+                self.index.first_arg = start as u32;
+            }
+            self.index.arg_count += 1;
+        }
+    }
+}
+
+/// `N` of an `agi_arg_N` name.
+fn arg_number(name: &[u8]) -> Option<usize> {
+    let n = parse_int(name.strip_prefix(b"agi_arg_")?)?;
+    usize::try_from(n).ok().filter(|&n| n > 0)
+}
+
+/// Parses one environment block with default [`Limits`].
+///
+/// ```
+/// use agi_proto::parse_env;
+///
+/// let block = b"agi_network: yes\nagi_network_script: ivr?lang=fr\nagi_request: agi://pbx/ivr?lang=fr\n\
+///               agi_calleridname: Jos\xe9\nagi_accountcode: \nagi_arg_1: 101\nagi_arg_2: \n\n";
+/// let (env, consumed) = parse_env(block)?.complete().unwrap();
+/// assert_eq!(consumed, block.len());
+/// assert!(env.is_fastagi());
+/// assert_eq!(env.network_script().unwrap(), "ivr?lang=fr");
+/// assert_eq!(env.callerid_name().unwrap().to_string_lossy(), "Jos\u{fffd}");
+/// assert_eq!(env.accountcode().unwrap(), "");
+/// assert_eq!(env.args().collect::<Vec<_>>(), ["101", ""]);
+/// # Ok::<(), agi_proto::ParseError>(())
+/// ```
+pub fn parse_env(buf: &[u8]) -> Result<Status<Env<'_>>, ParseError> {
+    EnvDecoder::default().decode(buf)
+}
+
+/// A parsed environment block, borrowing the input bytes.
+///
+/// Lookups are cheap: the parse recorded where each known variable's value
+/// sits. Values keep the bytes Asterisk sent (`unknown` stays `unknown`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Env<'a> {
+    block: &'a [u8],
+    index: Index,
+}
+
+/// An environment block that owns its bytes (a cheaply clonable [`Bytes`]),
+/// for keeping past the read buffer.
+///
+/// ```
+/// use agi_proto::{parse_env, OwnedEnv};
+///
+/// let owned: OwnedEnv = {
+///     let buf = b"agi_request: router\nagi_extension: 101\n\n".to_vec();
+///     parse_env(&buf)?.complete().unwrap().0.into_owned()
+/// };
+/// assert_eq!(owned.env().extension().unwrap(), "101");
+/// # Ok::<(), agi_proto::ParseError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct OwnedEnv {
+    block: Bytes,
+    index: Index,
+}
+
+impl OwnedEnv {
+    /// Parses a complete block held in `bytes` without copying it.
+    ///
+    /// # Errors
+    /// The parse error, or [`ParseErrorKind::UnexpectedEof`] when `bytes`
+    /// does not hold a whole block.
+    pub fn from_bytes(bytes: Bytes, limits: Limits) -> Result<OwnedEnv, ParseError> {
+        let (env, consumed) = EnvDecoder::new(limits)
+            .decode(&bytes)?
+            .complete()
+            .ok_or_else(|| ParseError::new(ParseErrorKind::UnexpectedEof, &bytes, bytes.len()))?;
+        let index = env.index;
+        Ok(OwnedEnv {
+            block: bytes.slice(..consumed),
+            index,
+        })
+    }
+
+    /// A borrowed view with all of [`Env`]'s accessors.
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            block: &self.block,
+            index: self.index,
+        }
+    }
+
+    /// The raw block, final empty line included.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.block
+    }
+}
+
+impl std::fmt::Debug for OwnedEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.env().fmt(f)
+    }
+}
+
+impl<'a> Env<'a> {
+    /// Copies the block into an [`OwnedEnv`].
+    pub fn into_owned(self) -> OwnedEnv {
+        OwnedEnv {
+            block: Bytes::copy_from_slice(self.block),
+            index: self.index,
+        }
+    }
+
+    /// The raw block, final empty line included.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.block
+    }
+
+    /// The value of a known variable.
+    pub fn var(&self, var: Var) -> Option<Value<'a>> {
+        self.index.get(self.block, var).map(Value::borrowed)
+    }
+
+    /// The value of any variable by its wire name (`agi_channel`), including
+    /// names this crate does not know. The first line with that name wins.
+    pub fn get(&self, name: &str) -> Option<Value<'a>> {
+        if let Some(var) = Var::from_name(name.as_bytes()) {
+            return self.var(var);
+        }
+        self.iter().find(|(n, _)| *n == name.as_bytes()).map(|(_, v)| v)
+    }
+
+    /// Every `(name, value)` line in wire order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], Value<'a>)> + 'a {
+        self.entries_from(0).map(|e| (e.name, Value::borrowed(e.value)))
+    }
+
+    fn entries_from(&self, from: usize) -> impl Iterator<Item = Entry<'a>> + 'a {
+        let block = self.block;
+        let mut at = from;
+        std::iter::from_fn(move || {
+            loop {
+                let line = next_line(block, at, usize::MAX).ok()??;
+                if line.start == line.end {
+                    return None;
+                }
+                at = line.next;
+                if let Some(e) = entry(block, line.start, line.end) {
+                    return Some(e);
+                }
+            }
+        })
+    }
+
+    /// The dialplan arguments `agi_arg_1..agi_arg_N`, in the order sent.
+    /// Empty arguments are empty values.
+    pub fn args(&self) -> impl Iterator<Item = Value<'a>> + 'a {
+        let (from, count) = (self.index.first_arg as usize, self.index.arg_count as usize);
+        let entries = if count == 0 { self.entries_from(self.block.len()) } else { self.entries_from(from) };
+        entries
+            .filter(|e| arg_number(e.name).is_some())
+            .take(count)
+            .map(|e| Value::borrowed(e.value))
+    }
+
+    /// `agi_arg_n` (counted from 1).
+    pub fn arg(&self, n: usize) -> Option<Value<'a>> {
+        if self.index.arg_count == 0 {
+            return None;
+        }
+        self.entries_from(self.index.first_arg as usize)
+            .find(|e| arg_number(e.name) == Some(n))
+            .map(|e| Value::borrowed(e.value))
+    }
+
+    /// How many `agi_arg_N` lines the block holds.
+    pub fn arg_count(&self) -> usize {
+        self.index.arg_count as usize
+    }
+
+    /// `agi_request`: the script name as written in the dialplan, or the
+    /// whole `agi://` URL.
+    pub fn request(&self) -> Option<Value<'a>> {
+        self.var(Var::Request)
+    }
+    /// `agi_channel`: the channel name.
+    pub fn channel(&self) -> Option<Value<'a>> {
+        self.var(Var::Channel)
+    }
+    /// `agi_language`: the channel's language.
+    pub fn language(&self) -> Option<Value<'a>> {
+        self.var(Var::Language)
+    }
+    /// `agi_type`: the channel technology.
+    pub fn channel_type(&self) -> Option<Value<'a>> {
+        self.var(Var::Type)
+    }
+    /// `agi_uniqueid`: the channel's unique id.
+    pub fn uniqueid(&self) -> Option<Value<'a>> {
+        self.var(Var::UniqueId)
+    }
+    /// `agi_version`: the Asterisk version string.
+    pub fn version(&self) -> Option<Value<'a>> {
+        self.var(Var::Version)
+    }
+    /// `agi_version` read as an [`AsteriskVersion`] (unknown when absent),
+    /// which gives the longest command line the peer accepts.
+    pub fn asterisk_version(&self) -> AsteriskVersion {
+        AsteriskVersion::parse(self.var(Var::Version).as_deref().unwrap_or_default())
+    }
+    /// `agi_callerid`: the caller's number (`unknown` when empty).
+    pub fn callerid(&self) -> Option<Value<'a>> {
+        self.var(Var::CallerId)
+    }
+    /// `agi_calleridname`: the caller's name, any bytes (`unknown` when empty).
+    pub fn callerid_name(&self) -> Option<Value<'a>> {
+        self.var(Var::CallerIdName)
+    }
+    /// `agi_callingpres`: the combined presentation value.
+    pub fn callingpres(&self) -> Option<i64> {
+        self.int(Var::CallingPres)
+    }
+    /// `agi_callingani2`: ANI II digits.
+    pub fn callingani2(&self) -> Option<i64> {
+        self.int(Var::CallingAni2)
+    }
+    /// `agi_callington`: caller type of number.
+    pub fn callington(&self) -> Option<i64> {
+        self.int(Var::CallingTon)
+    }
+    /// `agi_callingtns`: transit network select.
+    pub fn callingtns(&self) -> Option<i64> {
+        self.int(Var::CallingTns)
+    }
+    /// `agi_dnid`: the dialed number (`unknown` when empty).
+    pub fn dnid(&self) -> Option<Value<'a>> {
+        self.var(Var::Dnid)
+    }
+    /// `agi_rdnis`: the redirecting number (`unknown` when empty).
+    pub fn rdnis(&self) -> Option<Value<'a>> {
+        self.var(Var::Rdnis)
+    }
+    /// `agi_context`: the dialplan context.
+    pub fn context(&self) -> Option<Value<'a>> {
+        self.var(Var::Context)
+    }
+    /// `agi_extension`: the dialplan extension.
+    pub fn extension(&self) -> Option<Value<'a>> {
+        self.var(Var::Extension)
+    }
+    /// `agi_priority`: the dialplan priority.
+    pub fn priority(&self) -> Option<i64> {
+        self.int(Var::Priority)
+    }
+    /// `agi_enhanced`: `true` for EAGI (`1.0`), when audio waits on fd 3.
+    pub fn enhanced(&self) -> bool {
+        self.var(Var::Enhanced).is_some_and(|v| v == "1.0")
+    }
+    /// `agi_accountcode`: the account code, often empty.
+    pub fn accountcode(&self) -> Option<Value<'a>> {
+        self.var(Var::AccountCode)
+    }
+    /// `agi_threadid`: Asterisk's thread id.
+    pub fn threadid(&self) -> Option<i64> {
+        self.int(Var::ThreadId)
+    }
+    /// `agi_network`: `true` when the session came over FastAGI.
+    pub fn is_fastagi(&self) -> bool {
+        self.var(Var::Network).is_some_and(|v| v == "yes")
+    }
+    /// `agi_network_script`: the FastAGI URL path after `host:port/`,
+    /// query string included; absent when the URL had no path.
+    pub fn network_script(&self) -> Option<Value<'a>> {
+        self.var(Var::NetworkScript)
+    }
+
+    fn int(&self, var: Var) -> Option<i64> {
+        self.index.get(self.block, var).and_then(parse_int)
+    }
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(n, v)| (Value::borrowed(n), v)))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

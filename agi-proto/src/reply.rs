@@ -1,0 +1,391 @@
+//! Asterisk's side after the environment: one frame per reply line, or a
+//! multi-line `520` usage block, or the out-of-band `HANGUP` line.
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while_m_n};
+use nom::combinator::{map, rest};
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
+
+use crate::error::{ParseError, ParseErrorKind};
+use crate::line::{Limits, next_line};
+use crate::status::Status;
+use crate::value::parse_int;
+
+/// One thing Asterisk sent after the environment block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// `<code> result=<value>…`: `200` replies, GOSUB's interim `100`, and
+    /// GOSUB's `503`.
+    Reply(Reply<'a>),
+    /// The bare `HANGUP` line a FastAGI peer gets when the caller hangs up,
+    /// between replies, and once more when the session ends.
+    Hangup,
+    /// `510 Invalid or unknown command`.
+    InvalidCommand,
+    /// `511 Command Not Permitted on a dead channel or intercept routine`.
+    DeadChannel,
+    /// `520`: a usage block (`520-…` lines up to `520 End of proper usage.`)
+    /// or its one-line form.
+    Usage(Usage<'a>),
+    /// Any other `<code> <text>` line.
+    Other {
+        /// The three-digit code.
+        code: u16,
+        /// The text after it.
+        text: &'a [u8],
+    },
+}
+
+/// Asterisk's usage text from a `520` reply, for humans: it keeps the XML
+/// markup of Asterisk's documentation and is not meant to be parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage<'a> {
+    /// The lines between `520-…` and `520 End of proper usage.`, or the text
+    /// of the one-line form.
+    pub text: &'a [u8],
+}
+
+/// A `<code> result=<value>[ (<data>)][ key=value…| free text]` line.
+///
+/// Only the framing is checked when parsing; the accessors read the rest on
+/// demand, because the same shape means different things per command.
+///
+/// ```
+/// use agi_proto::{parse_frame, Frame};
+///
+/// let (frame, _) = parse_frame(b"200 result=1 (he said \"hi\" (ok) )()\n")?.complete().unwrap();
+/// let Frame::Reply(reply) = frame else { unreachable!() };
+/// assert_eq!(reply.result_int(), Some(1));
+/// assert_eq!(reply.data().unwrap(), b"he said \"hi\" (ok) )(");
+///
+/// let (frame, _) = parse_frame(b"200 result=53 endpos=10560\n")?.complete().unwrap();
+/// let Frame::Reply(reply) = frame else { unreachable!() };
+/// assert_eq!(reply.field("endpos"), Some(&b"10560"[..]));
+/// # Ok::<(), agi_proto::ParseError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Reply<'a> {
+    line: &'a [u8],
+    code: u16,
+    result: &'a [u8],
+    /// Everything after the value, leading space included.
+    tail: &'a [u8],
+}
+
+impl<'a> Reply<'a> {
+    /// The three-digit code: 200, or 100 / 503 from GOSUB.
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
+    /// The whole line, without its line feed.
+    pub fn line(&self) -> &'a [u8] {
+        self.line
+    }
+
+    /// The raw `result=` value: an integer, or GET DATA's digit string
+    /// (possibly empty, possibly with `*` and leading zeros).
+    pub fn result(&self) -> &'a [u8] {
+        self.result
+    }
+
+    /// The `result=` value as an integer, when it is one.
+    pub fn result_int(&self) -> Option<i64> {
+        parse_int(self.result)
+    }
+
+    /// What follows the value, leading space removed: free text such as
+    /// `Gosub complete`, or `(data) key=value…`.
+    pub fn text(&self) -> &'a [u8] {
+        self.tail.strip_prefix(b" ").unwrap_or(self.tail)
+    }
+
+    /// The parenthesised data of GET VARIABLE, DATABASE GET and friends: from
+    /// the first `(` to the **last** `)` of the line, since Asterisk does not
+    /// escape it. `None` when the reply has no `(`.
+    pub fn data(&self) -> Option<&'a [u8]> {
+        let inner = self.text().strip_prefix(b"(")?;
+        let close = memchr::memrchr(b')', inner)?;
+        Some(&inner[..close])
+    }
+
+    /// The fixed word in parentheses of RECORD FILE, GET DATA, RECEIVE CHAR
+    /// and SPEECH RECOGNIZE (`timeout`, `dtmf`, `hangup`…): up to the
+    /// **first** `)`.
+    pub fn keyword(&self) -> Option<&'a [u8]> {
+        let inner = self.text().strip_prefix(b"(")?;
+        let close = memchr::memchr(b')', inner)?;
+        Some(&inner[..close])
+    }
+
+    /// The value of a `key=value` field after the keyword (`endpos`,
+    /// `results`, `digit`, `score0`…). A value in double quotes
+    /// (`text0="…"`) is returned without them.
+    pub fn field(&self, key: &str) -> Option<&'a [u8]> {
+        self.fields().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+    }
+
+    /// All `key=value` fields after the keyword, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        let mut rest = self.text();
+        if rest.first() == Some(&b'(') {
+            rest = memchr::memchr(b')', rest).map_or(&[][..], |i| &rest[i + 1..]);
+        }
+        std::iter::from_fn(move || {
+            loop {
+                rest = trim_start(rest);
+                if rest.is_empty() {
+                    return None;
+                }
+                let eq = memchr::memchr2(b'=', b' ', rest);
+                match eq {
+                    Some(i) if rest[i] == b'=' => {
+                        let key = &rest[..i];
+                        let after = &rest[i + 1..];
+                        let (value, next) = field_value(after);
+                        rest = next;
+                        return Some((key, value));
+                    }
+                    Some(i) => rest = &rest[i..],
+                    None => rest = &[],
+                }
+            }
+        })
+    }
+}
+
+fn trim_start(mut s: &[u8]) -> &[u8] {
+    while let [b' ', tail @ ..] = s {
+        s = tail;
+    }
+    s
+}
+
+/// A field value: `"…"` up to the next quote, or up to the next space.
+fn field_value(s: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(inner) = s.strip_prefix(b"\"") {
+        if let Some(q) = memchr::memchr(b'"', inner) {
+            return (&inner[..q], &inner[q + 1..]);
+        }
+        return (inner, &[]);
+    }
+    let end = memchr::memchr(b' ', s).unwrap_or(s.len());
+    (&s[..end], &s[end..])
+}
+
+impl std::fmt::Debug for Reply<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reply({:?})", self.line.escape_ascii().to_string())
+    }
+}
+
+/// What the first line of a frame is.
+enum Head<'a> {
+    Hangup,
+    Reply { code: u16, result: &'a [u8], tail: &'a [u8] },
+    Text { code: u16, text: &'a [u8] },
+    BlockStart { code: u16 },
+}
+
+fn reply_code(input: &[u8]) -> IResult<&[u8], u16> {
+    map(take_while_m_n(3, 3, |b: u8| b.is_ascii_digit()), |d: &[u8]| {
+        d.iter().fold(0u16, |n, &b| n * 10 + u16::from(b - b'0'))
+    })
+    .parse(input)
+}
+
+fn head(line: &[u8]) -> IResult<&[u8], Head<'_>> {
+    let hangup = map((tag(&b"HANGUP"[..]), nom::combinator::eof), |_| Head::Hangup);
+    let coded = |input| {
+        let (input, code) = reply_code(input)?;
+        alt((
+            map(preceded(tag(&b" result="[..]), rest), move |r: &[u8]| {
+                let end = memchr::memchr(b' ', r).unwrap_or(r.len());
+                Head::Reply { code, result: &r[..end], tail: &r[end..] }
+            }),
+            map(preceded(tag(&b" "[..]), rest), move |text| Head::Text { code, text }),
+            map(tag(&b"-"[..]), move |_| Head::BlockStart { code }),
+        ))
+        .parse(input)
+    };
+    alt((hangup, coded)).parse(line)
+}
+
+/// `true` when `bytes` could still grow into a valid first line; lets the
+/// decoder refuse garbage before its line feed arrives.
+fn plausible_prefix(bytes: &[u8]) -> bool {
+    if bytes.first() == Some(&b'H') {
+        let n = bytes.len().min(6);
+        return bytes[..n] == b"HANGUP"[..n];
+    }
+    bytes.iter().take(3).all(u8::is_ascii_digit)
+        && bytes.get(3).is_none_or(|&b| b == b' ' || b == b'-')
+}
+
+fn valid_result(value: &[u8]) -> bool {
+    let digits = value.strip_prefix(b"-").unwrap_or(value);
+    digits
+        .iter()
+        .all(|&b| b.is_ascii_digit() || matches!(b, b'*' | b'#' | b'A'..=b'D'))
+}
+
+/// Incremental reply parser that remembers how far it got, so a slow peer
+/// or a long usage block costs linear time.
+///
+/// ```
+/// use agi_proto::{Frame, FrameDecoder, Limits, Status};
+///
+/// let mut decoder = FrameDecoder::new(Limits::default());
+/// let mut buf = b"520-Invalid command syntax.  Proper usage follows:\nSends a message.\n".to_vec();
+/// assert!(matches!(decoder.decode(&buf)?, Status::Partial));
+/// buf.extend_from_slice(b"520 End of proper usage.\n");
+/// let (frame, consumed) = decoder.decode(&buf)?.complete().unwrap();
+/// assert_eq!(consumed, buf.len());
+/// let Frame::Usage(usage) = frame else { unreachable!() };
+/// assert_eq!(usage.text, b"Sends a message.");
+/// # Ok::<(), agi_proto::ParseError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FrameDecoder {
+    limits: Limits,
+    /// Bytes of the first line already searched for a line feed.
+    searched: usize,
+    /// Inside a multi-line block: its code and the start of its next line.
+    block: Option<(u16, usize)>,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        FrameDecoder::new(Limits::default())
+    }
+}
+
+impl FrameDecoder {
+    /// A decoder enforcing `limits.max_line` per line and `limits.max_block`
+    /// per usage block.
+    pub fn new(limits: Limits) -> Self {
+        FrameDecoder {
+            limits,
+            searched: 0,
+            block: None,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.searched = 0;
+        self.block = None;
+    }
+
+    /// Parses the frame at the start of `buf`, which must begin with the
+    /// same bytes as in the previous call.
+    ///
+    /// # Errors
+    /// A [`ParseError`] naming the problem and its offset; the decoder is
+    /// reset and the stream should be dropped.
+    pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
+        let result = self.decode_inner(buf);
+        if !matches!(result, Ok(Status::Partial)) {
+            self.reset();
+        }
+        result
+    }
+
+    fn decode_inner<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
+        if let Some((code, next)) = self.block {
+            return self.block_rest(buf, code, next);
+        }
+        let Some(lf) = memchr::memchr(b'\n', &buf[self.searched..]).map(|i| i + self.searched) else {
+            if !plausible_prefix(buf) {
+                return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
+            }
+            if buf.len() > self.limits.max_line {
+                let limit = self.limits.max_line;
+                return Err(ParseError::new(ParseErrorKind::LineTooLong { limit }, buf, 0));
+            }
+            self.searched = buf.len();
+            return Ok(Status::Partial);
+        };
+        if lf > self.limits.max_line {
+            let limit = self.limits.max_line;
+            return Err(ParseError::new(ParseErrorKind::LineTooLong { limit }, buf, 0));
+        }
+        let line = &buf[..lf];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let consumed = lf + 1;
+        let complete = |value| Ok(Status::Complete { value, consumed });
+        let Ok((_, head)) = head(line) else {
+            return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
+        };
+        match head {
+            Head::Hangup => complete(Frame::Hangup),
+            Head::Reply { code, result, tail } => {
+                let at = line.len() - tail.len() - result.len();
+                if !valid_result(result) {
+                    return Err(ParseError::new(ParseErrorKind::InvalidResult, buf, at));
+                }
+                if tail.starts_with(b" (") && memchr::memchr(b')', tail).is_none() {
+                    let at = line.len() - tail.len() + 1;
+                    return Err(ParseError::new(ParseErrorKind::UnterminatedData, buf, at));
+                }
+                complete(Frame::Reply(Reply { line, code, result, tail }))
+            }
+            Head::Text { code, text } => complete(match code {
+                510 => Frame::InvalidCommand,
+                511 => Frame::DeadChannel,
+                520 => Frame::Usage(Usage { text }),
+                _ => Frame::Other { code, text },
+            }),
+            Head::BlockStart { code } => {
+                self.block = Some((code, consumed));
+                self.block_rest(buf, code, consumed)
+            }
+        }
+    }
+
+    /// Reads the lines of a `NNN-` block up to its closing `NNN ` line.
+    fn block_rest<'b>(&mut self, buf: &'b [u8], code: u16, mut next: usize) -> Result<Status<Frame<'b>>, ParseError> {
+        let body_start = memchr::memchr(b'\n', buf).map_or(0, |i| i + 1);
+        let cap = buf.len().min(self.limits.max_block);
+        while let Some(line) = next_line(&buf[..cap], next, self.limits.max_line)? {
+            let l = &buf[line.start..line.end];
+            if l.len() >= 4 && l[3] == b' ' && reply_code(l).is_ok_and(|(_, c)| c == code) {
+                let text = &buf[body_start..line.start.saturating_sub(1).max(body_start)];
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                let frame = match code {
+                    520 => Frame::Usage(Usage { text }),
+                    _ => Frame::Other { code, text },
+                };
+                return Ok(Status::Complete { value: frame, consumed: line.next });
+            }
+            next = line.next;
+        }
+        if buf.len() > self.limits.max_block {
+            let limit = self.limits.max_block;
+            return Err(ParseError::new(ParseErrorKind::BlockTooLong { limit }, buf, 0));
+        }
+        self.block = Some((code, next));
+        Ok(Status::Partial)
+    }
+}
+
+/// Parses one frame with default [`Limits`].
+///
+/// ```
+/// use agi_proto::{parse_frame, Frame, Status};
+///
+/// let buf = b"HANGUP\n200 result= (timeout)\n";
+/// let (frame, used) = parse_frame(buf)?.complete().unwrap();
+/// assert_eq!(frame, Frame::Hangup);
+/// let (frame, _) = parse_frame(&buf[used..])?.complete().unwrap();
+/// let Frame::Reply(reply) = frame else { unreachable!() };
+/// assert_eq!(reply.result(), b"");
+/// assert_eq!(reply.keyword(), Some(&b"timeout"[..]));
+/// # Ok::<(), agi_proto::ParseError>(())
+/// ```
+pub fn parse_frame(buf: &[u8]) -> Result<Status<Frame<'_>>, ParseError> {
+    FrameDecoder::default().decode(buf)
+}
+
+#[cfg(test)]
+mod tests;
