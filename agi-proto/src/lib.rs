@@ -53,6 +53,7 @@ mod exchange;
 mod line;
 mod reply;
 mod status;
+mod tokenize;
 mod value;
 mod version;
 
@@ -65,5 +66,6 @@ pub use exchange::{Exchange, Step};
 pub use line::{Limits, check_eof};
 pub use reply::{Frame, FrameDecoder, Reply, Usage, parse_frame};
 pub use status::Status;
+pub use tokenize::tokenize;
 pub use value::Value;
 pub use version::AsteriskVersion;

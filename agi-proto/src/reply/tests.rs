@@ -1,1 +1,194 @@
+use proptest::prelude::*;
 
+use super::*;
+
+fn frame(buf: &[u8]) -> Frame<'_> {
+    let (frame, used) = parse_frame(buf).unwrap().complete().expect("complete");
+    assert_eq!(used, buf.len(), "one frame uses the whole input");
+    frame
+}
+
+fn reply(buf: &[u8]) -> Reply<'_> {
+    match frame(buf) {
+        Frame::Reply(r) => r,
+        other => panic!("not a reply: {other:?}"),
+    }
+}
+
+const USAGE: &[u8] = b"520-Invalid command syntax.  Proper usage follows:\n\
+Retrieves an entry in the Asterisk database.\n\
+Example return code: 200 result=1 (testvariable)\n\
+\n\
+520 End of proper usage.\n";
+
+/// Every reply shape of the protocol reference, with what it holds.
+#[test]
+fn reply_table() {
+    // (line, code, result, data, keyword, text)
+    let table: &[(&[u8], u16, &[u8], Option<&[u8]>, Option<&[u8]>, &[u8])] = &[
+        (b"200 result=0\n", 200, b"0", None, None, b""),
+        (b"200 result=-1\n", 200, b"-1", None, None, b""),
+        (b"200 result=1 (some value)\n", 200, b"1", Some(b"some value"), Some(b"some value"), b"(some value)"),
+        (b"200 result=1 ()\n", 200, b"1", Some(b""), Some(b""), b"()"),
+        (b"200 result=1 (he said \"hi\" (ok) )()\n", 200, b"1", Some(b"he said \"hi\" (ok) )("), Some(b"he said \"hi\" (ok"), b"(he said \"hi\" (ok) )()"),
+        (b"200 result= (timeout)\n", 200, b"", Some(b"timeout"), Some(b"timeout"), b"(timeout)"),
+        (b"200 result=\n", 200, b"", None, None, b""),
+        (b"200 result=0042*\n", 200, b"0042*", None, None, b""),
+        (b"200 result=0 (timeout) endpos=0\n", 200, b"0", Some(b"timeout"), Some(b"timeout"), b"(timeout) endpos=0"),
+        (b"200 result=-1 Gosub label not found\n", 200, b"-1", None, None, b"Gosub label not found"),
+        (b"100 result=0 Trying...\n", 100, b"0", None, None, b"Trying..."),
+        (b"503 result=-2 Memory allocation failure\n", 503, b"-2", None, None, b"Memory allocation failure"),
+        (b"200 result=53 endpos=10560\r\n", 200, b"53", None, None, b"endpos=10560"),
+    ];
+    for &(line, code, result, data, keyword, text) in table {
+        let r = reply(line);
+        let name = String::from_utf8_lossy(line);
+        assert_eq!(r.code(), code, "{name}");
+        assert_eq!(r.result(), result, "{name}");
+        assert_eq!(r.data(), data, "{name}");
+        assert_eq!(r.keyword(), keyword, "{name}");
+        assert_eq!(r.text(), text, "{name}");
+    }
+}
+
+#[test]
+fn fields_after_the_keyword() {
+    let r = reply(b"200 result=1 (speech) endpos=0 results=2 score0=90 text0=\"call (bob) now\" grammar0=g1 score1=10 text1=\"\" grammar1=g2\n");
+    assert_eq!(r.keyword(), Some(&b"speech"[..]));
+    assert_eq!(r.field("results"), Some(&b"2"[..]));
+    assert_eq!(r.field("text0"), Some(&b"call (bob) now"[..]));
+    assert_eq!(r.field("text1"), Some(&b""[..]));
+    assert_eq!(r.field("grammar1"), Some(&b"g2"[..]));
+    assert_eq!(r.field("nope"), None);
+    let r = reply(b"200 result=0 endpos=-1\n");
+    assert_eq!(r.field("endpos"), Some(&b"-1"[..]));
+    assert_eq!(r.result_int(), Some(0));
+    assert_eq!(reply(b"200 result=1 (digit) digit=5 endpos=0\n").field("digit"), Some(&b"5"[..]));
+}
+
+#[test]
+fn codes_and_hangup() {
+    assert_eq!(frame(b"HANGUP\n"), Frame::Hangup);
+    assert_eq!(frame(b"510 Invalid or unknown command\n"), Frame::InvalidCommand);
+    assert_eq!(frame(b"511 Command Not Permitted on a dead channel or intercept routine\n"), Frame::DeadChannel);
+    assert_eq!(
+        frame(b"520 Invalid command syntax.  Proper usage not available.\n"),
+        Frame::Usage(Usage { text: b"Invalid command syntax.  Proper usage not available." })
+    );
+    assert_eq!(frame(b"404 nope\n"), Frame::Other { code: 404, text: b"nope" });
+}
+
+#[test]
+fn usage_block_is_one_frame_whatever_it_holds() {
+    let Frame::Usage(u) = frame(USAGE) else { panic!() };
+    assert_eq!(
+        u.text,
+        &b"Retrieves an entry in the Asterisk database.\nExample return code: 200 result=1 (testvariable)\n"[..]
+    );
+    let Frame::Usage(u) = frame(b"520-x\n520 End of proper usage.\n") else { panic!() };
+    assert_eq!(u.text, b"");
+}
+
+#[test]
+fn every_proper_prefix_is_partial() {
+    for whole in [USAGE, b"200 result=1 (x)\n", b"HANGUP\n", b"510 Invalid or unknown command\n"] {
+        for cut in 0..whole.len() {
+            assert_eq!(parse_frame(&whole[..cut]).unwrap(), Status::Partial, "{cut} of {:?}", whole.escape_ascii().to_string());
+        }
+    }
+}
+
+#[test]
+fn malformed_lines_name_what_and_where() {
+    let cases: &[(&[u8], ParseErrorKind, usize)] = &[
+        (b"garbage\n", ParseErrorKind::InvalidLine, 0),
+        (b"2x", ParseErrorKind::InvalidLine, 0),
+        (b"HANGOVER", ParseErrorKind::InvalidLine, 0),
+        (b"HANGUP now\n", ParseErrorKind::InvalidLine, 0),
+        (b"200\n", ParseErrorKind::InvalidLine, 0),
+        (b"200 result=abc\n", ParseErrorKind::InvalidResult, 11),
+        (b"200 result=1(x)\n", ParseErrorKind::InvalidResult, 11),
+        (b"200 result=1 (unterminated\n", ParseErrorKind::UnterminatedData, 13),
+        (b"\n", ParseErrorKind::InvalidLine, 0),
+    ];
+    for &(input, kind, offset) in cases {
+        let err = parse_frame(input).unwrap_err();
+        assert_eq!((err.kind, err.offset), (kind, offset), "{:?}", input.escape_ascii().to_string());
+    }
+}
+
+#[test]
+fn long_lines_are_refused_before_and_after_the_lf() {
+    let limits = Limits { max_line: 20, max_block: 64, ..Limits::default() };
+    let long = b"200 result=1 (0123456789)\n";
+    for input in [&long[..], &long[..24]] {
+        let err = FrameDecoder::new(limits).decode(input).unwrap_err();
+        assert_eq!(err.kind, ParseErrorKind::LineTooLong { limit: 20 });
+    }
+    let mut block = b"520-start\n".to_vec();
+    block.extend(std::iter::repeat_n(b"line\n".as_slice(), 20).flatten());
+    let err = FrameDecoder::new(limits).decode(&block).unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::BlockTooLong { limit: 64 });
+}
+
+#[test]
+fn decoder_resumes_a_usage_block() {
+    let mut d = FrameDecoder::default();
+    let mut buf = Vec::new();
+    for &b in USAGE {
+        buf.push(b);
+        let status = d.decode(&buf).unwrap();
+        assert_eq!(status.is_complete(), buf.len() == USAGE.len());
+    }
+    assert_eq!(d.decode(b"HANGUP\n").unwrap().complete().unwrap().0, Frame::Hangup);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        if let Ok(Status::Complete { value: Frame::Reply(r), consumed }) = parse_frame(&bytes) {
+            prop_assert!(consumed <= bytes.len());
+            let _ = (r.data(), r.keyword(), r.result_int(), r.fields().count());
+        }
+    }
+
+    #[test]
+    fn arbitrary_reply_tails_never_panic(tail in proptest::collection::vec(any::<u8>().prop_filter("no LF", |b| *b != b'\n'), 0..128)) {
+        let mut line = b"200 result=1 ".to_vec();
+        line.extend_from_slice(&tail);
+        line.push(b'\n');
+        if let Ok(Status::Complete { value: Frame::Reply(r), .. }) = parse_frame(&line) {
+            let _ = (r.data(), r.keyword(), r.field("endpos"), r.fields().count());
+        }
+    }
+
+    #[test]
+    fn split_stream_same_frames(cut_points in proptest::collection::vec(any::<usize>(), 0..8)) {
+        let stream: &[u8] = b"200 result=1 (a b)\nHANGUP\n100 result=0 Trying...\n520-x\ny\n520 End of proper usage.\n200 result= (timeout)\n";
+        let whole = frames_of(stream, &[]);
+        let mut cuts: Vec<usize> = cut_points.into_iter().map(|c| c % stream.len()).collect();
+        cuts.sort_unstable();
+        prop_assert_eq!(frames_of(stream, &cuts), whole);
+    }
+}
+
+/// Feeds `stream` growing to each cut point, then whole; returns the frames.
+fn frames_of(stream: &[u8], cuts: &[usize]) -> Vec<String> {
+    let mut d = FrameDecoder::default();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut ends: Vec<usize> = cuts.to_vec();
+    ends.push(stream.len());
+    for end in ends {
+        while start < end {
+            match d.decode(&stream[start..end]).unwrap() {
+                Status::Complete { value, consumed } => {
+                    out.push(format!("{value:?}"));
+                    start += consumed;
+                }
+                Status::Partial => break,
+            }
+        }
+    }
+    out
+}
