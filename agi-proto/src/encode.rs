@@ -74,7 +74,10 @@ impl<'b> ArgWriter<'b> {
             });
         }
         self.separator();
-        let plain = !value.is_empty() && !value.iter().any(|b| matches!(b, b' ' | b'\t' | b'"' | b'\\'));
+        let plain = !value.is_empty()
+            && !value
+                .iter()
+                .any(|b| matches!(b, b' ' | b'\t' | b'"' | b'\\'));
         if plain {
             self.buf.extend_from_slice(value);
         } else {
@@ -95,7 +98,8 @@ impl<'b> ArgWriter<'b> {
     /// Writes an integer argument.
     pub fn int(&mut self, n: impl itoa::Integer) {
         self.separator();
-        self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         self.tokens += 1;
         self.args += 1;
     }
@@ -108,7 +112,10 @@ impl<'b> ArgWriter<'b> {
     pub fn finish(self) -> Result<(), EncodeError> {
         let len = self.buf.len() - self.start;
         let err = if len > self.max_len {
-            Some(EncodeError::TooLong { len, max: self.max_len })
+            Some(EncodeError::TooLong {
+                len,
+                max: self.max_len,
+            })
         } else if self.tokens > Limits::MAX_TOKENS {
             Some(EncodeError::TooManyTokens {
                 count: self.tokens,
@@ -144,7 +151,11 @@ impl<'b> ArgWriter<'b> {
 ///
 /// # Errors
 /// An [`EncodeError`]; nothing is written then.
-pub fn encode_command<C: Command + ?Sized>(cmd: &C, limits: &Limits, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+pub fn encode_command<C: Command + ?Sized>(
+    cmd: &C,
+    limits: &Limits,
+    buf: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let start = buf.len();
     let mut w = ArgWriter::new(buf, limits);
     match cmd.encode(&mut w) {

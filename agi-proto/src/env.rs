@@ -2,9 +2,6 @@
 //! then an empty line. Parsed once into a small index over the input bytes.
 
 use bytes::Bytes;
-use nom::bytes::complete::{tag, take_till};
-use nom::combinator::opt;
-use nom::{IResult, Parser};
 
 use crate::error::{ParseError, ParseErrorKind};
 use crate::line::{Limits, next_line};
@@ -122,31 +119,35 @@ impl Var {
 
     /// The known variable with this wire name.
     pub fn from_name(name: &[u8]) -> Option<Var> {
-        Some(match name.strip_prefix(b"agi_")? {
-            b"network" => Var::Network,
-            b"network_script" => Var::NetworkScript,
-            b"request" => Var::Request,
-            b"channel" => Var::Channel,
-            b"language" => Var::Language,
-            b"type" => Var::Type,
-            b"uniqueid" => Var::UniqueId,
-            b"version" => Var::Version,
-            b"callerid" => Var::CallerId,
-            b"calleridname" => Var::CallerIdName,
-            b"callingpres" => Var::CallingPres,
-            b"callingani2" => Var::CallingAni2,
-            b"callington" => Var::CallingTon,
-            b"callingtns" => Var::CallingTns,
-            b"dnid" => Var::Dnid,
-            b"rdnis" => Var::Rdnis,
-            b"context" => Var::Context,
-            b"extension" => Var::Extension,
-            b"priority" => Var::Priority,
-            b"enhanced" => Var::Enhanced,
-            b"accountcode" => Var::AccountCode,
-            b"threadid" => Var::ThreadId,
+        let rest = name.strip_prefix(b"agi_")?;
+        // Dispatch on length and first byte, then confirm: a chain of 22
+        // slice comparisons per line would dominate the parse.
+        let candidates: &[Var] = match (rest.len(), *rest.first()?) {
+            (4, b't') => &[Var::Type],
+            (4, b'd') => &[Var::Dnid],
+            (5, b'r') => &[Var::Rdnis],
+            (7, b'n') => &[Var::Network],
+            (7, b'r') => &[Var::Request],
+            (7, b'c') => &[Var::Channel, Var::Context],
+            (7, b'v') => &[Var::Version],
+            (8, b'l') => &[Var::Language],
+            (8, b'u') => &[Var::UniqueId],
+            (8, b'c') => &[Var::CallerId],
+            (8, b'p') => &[Var::Priority],
+            (8, b'e') => &[Var::Enhanced],
+            (8, b't') => &[Var::ThreadId],
+            (9, b'e') => &[Var::Extension],
+            (10, b'c') => &[Var::CallingTon, Var::CallingTns],
+            (11, b'c') => &[Var::CallingPres, Var::CallingAni2],
+            (11, b'a') => &[Var::AccountCode],
+            (12, b'c') => &[Var::CallerIdName],
+            (14, b'n') => &[Var::NetworkScript],
             _ => return None,
-        })
+        };
+        candidates
+            .iter()
+            .copied()
+            .find(|v| eq_name(&v.name().as_bytes()[4..], rest))
     }
 }
 
@@ -158,7 +159,10 @@ struct Span {
 }
 
 impl Span {
-    const ABSENT: Span = Span { start: u32::MAX, end: 0 };
+    const ABSENT: Span = Span {
+        start: u32::MAX,
+        end: 0,
+    };
 }
 
 /// Where each known value sits in the block: built in one pass, shared by
@@ -184,13 +188,6 @@ impl Index {
     }
 }
 
-/// Splits `name: value` at the first colon, dropping one following space.
-fn name_value(line: &[u8]) -> IResult<&[u8], &[u8]> {
-    let (rest, name) = take_till(|b| b == b':').parse(line)?;
-    let (value, _) = (tag(&b":"[..]), opt(tag(&b" "[..]))).parse(rest)?;
-    Ok((value, name))
-}
-
 /// The positions of one `name: value` line.
 struct Entry<'a> {
     name: &'a [u8],
@@ -198,13 +195,45 @@ struct Entry<'a> {
     value_start: usize,
 }
 
+/// Splits `name: value` at the first colon, dropping one following space.
+/// `None` for a line without a colon (a value with an embedded LF).
+#[inline]
 fn entry(block: &[u8], start: usize, end: usize) -> Option<Entry<'_>> {
-    let (value, name) = name_value(&block[start..end]).ok()?;
+    let line = &block[start..end];
+    // Names are short: a plain scan beats a memchr call here.
+    let colon = line.iter().position(|&b| b == b':')?;
+    let skip = if line.get(colon + 1) == Some(&b' ') {
+        2
+    } else {
+        1
+    };
+    let value_start = start + colon + skip;
     Some(Entry {
-        name,
-        value,
-        value_start: end - value.len(),
+        name: &line[..colon],
+        value: &block[value_start..end],
+        value_start,
     })
+}
+
+/// Equality for names of 4 to 16 bytes with two overlapping word loads,
+/// instead of a `memcmp` call per line.
+#[inline]
+fn eq_name(a: &[u8], b: &[u8]) -> bool {
+    fn word8(s: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default())
+    }
+    fn word4(s: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default())
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        _ => a == b,
+    }
 }
 
 /// Incremental environment parser that remembers how far it got.
@@ -282,14 +311,20 @@ impl EnvDecoder {
         }
         if buf.len() > self.limits.max_block {
             let limit = self.limits.max_block;
-            return Err(ParseError::new(ParseErrorKind::BlockTooLong { limit }, buf, 0));
+            return Err(ParseError::new(
+                ParseErrorKind::BlockTooLong { limit },
+                buf,
+                0,
+            ));
         }
         Ok(Status::Partial)
     }
 
     fn record(&mut self, buf: &[u8], start: usize, end: usize) {
         // Lines without a colon (a value with an embedded LF) are skipped.
-        let Some(e) = entry(buf, start, end) else { return };
+        let Some(e) = entry(buf, start, end) else {
+            return;
+        };
         if let Some(var) = Var::from_name(e.name) {
             self.index.slots[var as usize] = Span {
                 start: e.value_start as u32,
@@ -422,12 +457,15 @@ impl<'a> Env<'a> {
         if let Some(var) = Var::from_name(name.as_bytes()) {
             return self.var(var);
         }
-        self.iter().find(|(n, _)| *n == name.as_bytes()).map(|(_, v)| v)
+        self.iter()
+            .find(|(n, _)| *n == name.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// Every `(name, value)` line in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], Value<'a>)> + 'a {
-        self.entries_from(0).map(|e| (e.name, Value::borrowed(e.value)))
+        self.entries_from(0)
+            .map(|e| (e.name, Value::borrowed(e.value)))
     }
 
     fn entries_from(&self, from: usize) -> impl Iterator<Item = Entry<'a>> + 'a {
@@ -451,7 +489,11 @@ impl<'a> Env<'a> {
     /// Empty arguments are empty values.
     pub fn args(&self) -> impl Iterator<Item = Value<'a>> + 'a {
         let (from, count) = (self.index.first_arg as usize, self.index.arg_count as usize);
-        let entries = if count == 0 { self.entries_from(self.block.len()) } else { self.entries_from(from) };
+        let entries = if count == 0 {
+            self.entries_from(self.block.len())
+        } else {
+            self.entries_from(from)
+        };
         entries
             .filter(|e| arg_number(e.name).is_some())
             .take(count)

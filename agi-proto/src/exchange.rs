@@ -56,7 +56,10 @@ pub struct Exchange<'c, C: Command> {
 impl<'c, C: Command> Exchange<'c, C> {
     /// Starts the exchange for `command`, already written to the peer.
     pub fn new(command: &'c C) -> Self {
-        Exchange { command, pending: None }
+        Exchange {
+            command,
+            pending: None,
+        }
     }
 
     /// Takes the next frame read from the peer.
@@ -79,7 +82,9 @@ impl<'c, C: Command> Exchange<'c, C> {
             Frame::Reply(reply) => self.reply(&reply),
             Frame::InvalidCommand => Step::Done(Err(Failure::InvalidCommand)),
             Frame::DeadChannel => Step::Done(Err(Failure::DeadChannel)),
-            Frame::Usage(usage) => Step::Done(Err(Failure::Usage(String::from_utf8_lossy(usage.text).into_owned()))),
+            Frame::Usage(usage) => Step::Done(Err(Failure::Usage(
+                String::from_utf8_lossy(usage.text).into_owned(),
+            ))),
             other @ Frame::Other { .. } => Step::Done(Err(unexpected_frame(C::NAME, &other))),
         }
     }
@@ -110,7 +115,10 @@ mod tests {
     use crate::command::{Exec, Noop};
     use crate::reply::parse_frame;
 
-    fn run<C: Command>(cmd: &C, mut wire: &[u8]) -> (Vec<&'static str>, Result<C::Output, Failure>, usize) {
+    fn run<C: Command>(
+        cmd: &C,
+        mut wire: &[u8],
+    ) -> (Vec<&'static str>, Result<C::Output, Failure>, usize) {
         let mut ex = Exchange::new(cmd);
         let mut events = Vec::new();
         let total = wire.len();
@@ -135,14 +143,27 @@ mod tests {
 
     #[test]
     fn error_codes_become_failures() {
-        assert_eq!(run(&Noop, b"510 Invalid or unknown command\n").1, Err(Failure::InvalidCommand));
         assert_eq!(
-            run(&Noop, b"511 Command Not Permitted on a dead channel or intercept routine\n").1,
+            run(&Noop, b"510 Invalid or unknown command\n").1,
+            Err(Failure::InvalidCommand)
+        );
+        assert_eq!(
+            run(
+                &Noop,
+                b"511 Command Not Permitted on a dead channel or intercept routine\n"
+            )
+            .1,
             Err(Failure::DeadChannel)
         );
         let usage = b"520-Invalid command syntax.  Proper usage follows:\nUse it well.\n520 End of proper usage.\n";
-        assert_eq!(run(&Noop, usage).1, Err(Failure::Usage("Use it well.".into())));
-        assert!(matches!(run(&Noop, b"999 what\n").1, Err(Failure::Unexpected { .. })));
+        assert_eq!(
+            run(&Noop, usage).1,
+            Err(Failure::Usage("Use it well.".into()))
+        );
+        assert!(matches!(
+            run(&Noop, b"999 what\n").1,
+            Err(Failure::Unexpected { .. })
+        ));
     }
 
     #[test]

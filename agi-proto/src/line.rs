@@ -54,15 +54,27 @@ pub(crate) struct Line {
 /// Finds the line starting at `start`. `Ok(None)` when no LF has arrived
 /// yet and the partial line is still within `max_line`.
 #[inline]
-pub(crate) fn next_line(buf: &[u8], start: usize, max_line: usize) -> Result<Option<Line>, ParseError> {
+pub(crate) fn next_line(
+    buf: &[u8],
+    start: usize,
+    max_line: usize,
+) -> Result<Option<Line>, ParseError> {
     let rest = &buf[start..];
     match memchr::memchr(b'\n', rest) {
         Some(lf) => {
             if lf > max_line {
                 return Err(too_long(buf, start, max_line));
             }
-            let end = if lf > 0 && rest[lf - 1] == b'\r' { start + lf - 1 } else { start + lf };
-            Ok(Some(Line { start, end, next: start + lf + 1 }))
+            let end = if lf > 0 && rest[lf - 1] == b'\r' {
+                start + lf - 1
+            } else {
+                start + lf
+            };
+            Ok(Some(Line {
+                start,
+                end,
+                next: start + lf + 1,
+            }))
         }
         None if rest.len() > max_line => Err(too_long(buf, start, max_line)),
         None => Ok(None),

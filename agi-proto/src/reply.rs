@@ -1,10 +1,8 @@
 //! Asterisk's side after the environment: one frame per reply line, or a
 //! multi-line `520` usage block, or the out-of-band `HANGUP` line.
 
-use nom::branch::alt;
-use nom::bytes::complete::{tag, take_while_m_n};
-use nom::combinator::{map, rest};
-use nom::sequence::preceded;
+use nom::bytes::complete::tag;
+use nom::combinator::eof;
 use nom::{IResult, Parser};
 
 use crate::error::{ParseError, ParseErrorKind};
@@ -123,7 +121,9 @@ impl<'a> Reply<'a> {
     /// `results`, `digit`, `score0`…). A value in double quotes
     /// (`text0="…"`) is returned without them.
     pub fn field(&self, key: &str) -> Option<&'a [u8]> {
-        self.fields().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+        self.fields()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// All `key=value` fields after the keyword, in order.
@@ -183,33 +183,71 @@ impl std::fmt::Debug for Reply<'_> {
 /// What the first line of a frame is.
 enum Head<'a> {
     Hangup,
-    Reply { code: u16, result: &'a [u8], tail: &'a [u8] },
-    Text { code: u16, text: &'a [u8] },
-    BlockStart { code: u16 },
+    Reply {
+        code: u16,
+        result: &'a [u8],
+        tail: &'a [u8],
+    },
+    Text {
+        code: u16,
+        text: &'a [u8],
+    },
+    BlockStart {
+        code: u16,
+    },
 }
 
 fn reply_code(input: &[u8]) -> IResult<&[u8], u16> {
-    map(take_while_m_n(3, 3, |b: u8| b.is_ascii_digit()), |d: &[u8]| {
-        d.iter().fold(0u16, |n, &b| n * 10 + u16::from(b - b'0'))
-    })
-    .parse(input)
+    match input {
+        [a, b, c, rest @ ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Ok((
+                rest,
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+            ))
+        }
+        _ => Err(nom::Err::Error(nom::error::Error::new(
+            input,
+            nom::error::ErrorKind::Digit,
+        ))),
+    }
 }
 
 fn head(line: &[u8]) -> IResult<&[u8], Head<'_>> {
-    let hangup = map((tag(&b"HANGUP"[..]), nom::combinator::eof), |_| Head::Hangup);
-    let coded = |input| {
-        let (input, code) = reply_code(input)?;
-        alt((
-            map(preceded(tag(&b" result="[..]), rest), move |r: &[u8]| {
+    // Branch on the first byte instead of trying alternatives in turn: this
+    // runs once per reply.
+    if line.first() == Some(&b'H') {
+        let (rest, _) = tag(&b"HANGUP"[..]).parse(line)?;
+        let (rest, _) = eof(rest)?;
+        return Ok((rest, Head::Hangup));
+    }
+    let (input, code) = reply_code(line)?;
+    match input.first() {
+        Some(b' ') => match tag::<_, _, nom::error::Error<&[u8]>>(&b" result="[..]).parse(input) {
+            Ok((r, _)) => {
                 let end = memchr::memchr(b' ', r).unwrap_or(r.len());
-                Head::Reply { code, result: &r[..end], tail: &r[end..] }
-            }),
-            map(preceded(tag(&b" "[..]), rest), move |text| Head::Text { code, text }),
-            map(tag(&b"-"[..]), move |_| Head::BlockStart { code }),
-        ))
-        .parse(input)
-    };
-    alt((hangup, coded)).parse(line)
+                Ok((
+                    &[],
+                    Head::Reply {
+                        code,
+                        result: &r[..end],
+                        tail: &r[end..],
+                    },
+                ))
+            }
+            Err(_) => Ok((
+                &[],
+                Head::Text {
+                    code,
+                    text: &input[1..],
+                },
+            )),
+        },
+        Some(b'-') => Ok((&input[1..], Head::BlockStart { code })),
+        _ => Err(nom::Err::Error(nom::error::Error::new(
+            input,
+            nom::error::ErrorKind::Tag,
+        ))),
+    }
 }
 
 /// `true` when `bytes` could still grow into a valid first line; lets the
@@ -295,20 +333,29 @@ impl FrameDecoder {
         if let Some((code, next)) = self.block {
             return self.block_rest(buf, code, next);
         }
-        let Some(lf) = memchr::memchr(b'\n', &buf[self.searched..]).map(|i| i + self.searched) else {
+        let Some(lf) = memchr::memchr(b'\n', &buf[self.searched..]).map(|i| i + self.searched)
+        else {
             if !plausible_prefix(buf) {
                 return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
             }
             if buf.len() > self.limits.max_line {
                 let limit = self.limits.max_line;
-                return Err(ParseError::new(ParseErrorKind::LineTooLong { limit }, buf, 0));
+                return Err(ParseError::new(
+                    ParseErrorKind::LineTooLong { limit },
+                    buf,
+                    0,
+                ));
             }
             self.searched = buf.len();
             return Ok(Status::Partial);
         };
         if lf > self.limits.max_line {
             let limit = self.limits.max_line;
-            return Err(ParseError::new(ParseErrorKind::LineTooLong { limit }, buf, 0));
+            return Err(ParseError::new(
+                ParseErrorKind::LineTooLong { limit },
+                buf,
+                0,
+            ));
         }
         let line = &buf[..lf];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -328,7 +375,12 @@ impl FrameDecoder {
                     let at = line.len() - tail.len() + 1;
                     return Err(ParseError::new(ParseErrorKind::UnterminatedData, buf, at));
                 }
-                complete(Frame::Reply(Reply { line, code, result, tail }))
+                complete(Frame::Reply(Reply {
+                    line,
+                    code,
+                    result,
+                    tail,
+                }))
             }
             Head::Text { code, text } => complete(match code {
                 510 => Frame::InvalidCommand,
@@ -344,7 +396,12 @@ impl FrameDecoder {
     }
 
     /// Reads the lines of a `NNN-` block up to its closing `NNN ` line.
-    fn block_rest<'b>(&mut self, buf: &'b [u8], code: u16, mut next: usize) -> Result<Status<Frame<'b>>, ParseError> {
+    fn block_rest<'b>(
+        &mut self,
+        buf: &'b [u8],
+        code: u16,
+        mut next: usize,
+    ) -> Result<Status<Frame<'b>>, ParseError> {
         let body_start = memchr::memchr(b'\n', buf).map_or(0, |i| i + 1);
         let cap = buf.len().min(self.limits.max_block);
         while let Some(line) = next_line(&buf[..cap], next, self.limits.max_line)? {
@@ -356,13 +413,20 @@ impl FrameDecoder {
                     520 => Frame::Usage(Usage { text }),
                     _ => Frame::Other { code, text },
                 };
-                return Ok(Status::Complete { value: frame, consumed: line.next });
+                return Ok(Status::Complete {
+                    value: frame,
+                    consumed: line.next,
+                });
             }
             next = line.next;
         }
         if buf.len() > self.limits.max_block {
             let limit = self.limits.max_block;
-            return Err(ParseError::new(ParseErrorKind::BlockTooLong { limit }, buf, 0));
+            return Err(ParseError::new(
+                ParseErrorKind::BlockTooLong { limit },
+                buf,
+                0,
+            ));
         }
         self.block = Some((code, next));
         Ok(Status::Partial)

@@ -59,8 +59,14 @@ mod tests {
     /// The examples of the protocol reference §3.2.
     #[test]
     fn matches_the_reference_examples() {
-        assert_eq!(t(r#"STREAM FILE hello """#), ["STREAM", "FILE", "hello", ""]);
-        assert_eq!(t(r#"SET VARIABLE X "a b  c""#), ["SET", "VARIABLE", "X", "a b  c"]);
+        assert_eq!(
+            t(r#"STREAM FILE hello """#),
+            ["STREAM", "FILE", "hello", ""]
+        );
+        assert_eq!(
+            t(r#"SET VARIABLE X "a b  c""#),
+            ["SET", "VARIABLE", "X", "a b  c"]
+        );
         assert_eq!(t(r"a\ b"), ["a b"]);
         assert_eq!(t(r#""say \"hi\"""#), [r#"say "hi""#]);
         assert_eq!(t(r"C:\\dir"), [r"C:\dir"]);

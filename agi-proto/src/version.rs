@@ -68,7 +68,11 @@ impl AsteriskVersion {
             },
             AsteriskVersion::Unknown => false,
         };
-        if large { COMMAND_LIMIT } else { LEGACY_COMMAND_LIMIT }
+        if large {
+            COMMAND_LIMIT
+        } else {
+            LEGACY_COMMAND_LIMIT
+        }
     }
 }
 
@@ -100,7 +104,11 @@ mod tests {
             ("", 2046),
             ("22", 2046),
         ] {
-            assert_eq!(AsteriskVersion::parse(v.as_bytes()).command_limit(), limit, "{v}");
+            assert_eq!(
+                AsteriskVersion::parse(v.as_bytes()).command_limit(),
+                limit,
+                "{v}"
+            );
         }
     }
 }

@@ -34,7 +34,11 @@ fn allocations_in(f: impl FnOnce()) -> usize {
 
 #[test]
 fn parsing_and_encoding_do_not_allocate() {
-    let block = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/transcripts/fastagi-env.txt")).unwrap();
+    let block = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/transcripts/fastagi-env.txt"
+    ))
+    .unwrap();
     let replies: &[&[u8]] = &[
         b"200 result=1 (he said \"hi\" (ok) )()\n",
         b"200 result=0 endpos=3520\n",
@@ -70,7 +74,12 @@ fn parsing_and_encoding_do_not_allocate() {
             line.clear();
             encode_command(&Exec::new("Dial", "SIP/bob,5"), &limits, &mut line).unwrap();
             line.clear();
-            encode_command(&StreamFile::new("pbx-invalid", EscapeDigits::ANY), &limits, &mut line).unwrap();
+            encode_command(
+                &StreamFile::new("pbx-invalid", EscapeDigits::ANY),
+                &limits,
+                &mut line,
+            )
+            .unwrap();
             line.clear();
             encode_command(&GetVariable::new("DIALSTATUS"), &limits, &mut line).unwrap();
         }

@@ -23,7 +23,10 @@ fn every_env_block_parses_and_matches_its_lines() {
     assert_eq!(names.len(), 5, "{names:?}");
     for name in names {
         let block = fixtures::read(&name);
-        let (env, used) = parse_env(&block).unwrap().complete().unwrap_or_else(|| panic!("{name} incomplete"));
+        let (env, used) = parse_env(&block)
+            .unwrap()
+            .complete()
+            .unwrap_or_else(|| panic!("{name} incomplete"));
         assert_eq!(used, block.len(), "{name}: the file is exactly one block");
         let pairs = naive_pairs(&block);
         assert_eq!(env.iter().count(), pairs.len(), "{name}");
@@ -34,8 +37,16 @@ fn every_env_block_parses_and_matches_its_lines() {
                 assert_eq!(env.var(var).unwrap(), value.as_slice(), "{name}: {key}");
             }
         }
-        let args: Vec<Vec<u8>> = pairs.iter().filter(|(k, _)| k.starts_with(b"agi_arg_")).map(|(_, v)| v.clone()).collect();
-        assert_eq!(env.args().map(|v| v.into_bytes()).collect::<Vec<_>>(), args, "{name}");
+        let args: Vec<Vec<u8>> = pairs
+            .iter()
+            .filter(|(k, _)| k.starts_with(b"agi_arg_"))
+            .map(|(_, v)| v.clone())
+            .collect();
+        assert_eq!(
+            env.args().map(|v| v.into_bytes()).collect::<Vec<_>>(),
+            args,
+            "{name}"
+        );
         assert_eq!(env.asterisk_version(), AsteriskVersion::Master, "{name}");
         assert_eq!(env.asterisk_version().command_limit(), 8190);
         assert_eq!(env.callingpres(), Some(67), "{name}: no caller id");
@@ -45,13 +56,23 @@ fn every_env_block_parses_and_matches_its_lines() {
 
 #[test]
 fn mode_specific_facts() {
-    let parse = |name: &str| parse_env(&fixtures::read(name)).unwrap().complete().unwrap().0.into_owned();
+    let parse = |name: &str| {
+        parse_env(&fixtures::read(name))
+            .unwrap()
+            .complete()
+            .unwrap()
+            .0
+            .into_owned()
+    };
 
     let standard = parse("standard-env.txt");
     let env = standard.env();
     assert!(!env.is_fastagi() && !env.enhanced());
     assert_eq!(env.request().unwrap(), "tap-agi.py");
-    assert_eq!(env.args().collect::<Vec<_>>(), ["commands", "two words", "quoted", "", "last"]);
+    assert_eq!(
+        env.args().collect::<Vec<_>>(),
+        ["commands", "two words", "quoted", "", "last"]
+    );
     assert_eq!(env.accountcode().unwrap(), "");
 
     let fast = parse("fastagi-env.txt");
@@ -59,7 +80,10 @@ fn mode_specific_facts() {
     assert!(env.is_fastagi());
     assert_eq!(env.network_script().unwrap(), "tapscript");
     assert_eq!(env.request().unwrap(), "agi://127.0.0.1:4573/tapscript");
-    assert!(env.iter().next().unwrap().0 == b"agi_network", "agi_network comes first");
+    assert!(
+        env.iter().next().unwrap().0 == b"agi_network",
+        "agi_network comes first"
+    );
 
     let noscript = parse("fastagi-noscript-env.txt");
     assert!(noscript.env().is_fastagi());

@@ -38,7 +38,10 @@ pub fn records(name: &str) -> Vec<Record> {
                 b"> " => Some(Record::Out(payload.to_vec())),
                 b"! " => Some(Record::Event(String::from_utf8_lossy(payload).into_owned())),
                 b"# " => None,
-                other => panic!("{name}: unknown record prefix {:?}", other.escape_ascii().to_string()),
+                other => panic!(
+                    "{name}: unknown record prefix {:?}",
+                    other.escape_ascii().to_string()
+                ),
             }
         })
         .collect()
@@ -70,7 +73,8 @@ pub fn joined(records: &[Record], inbound: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, r) in records.iter().enumerate() {
         // A line whose write failed never reached the wire.
-        let failed = matches!(records.get(i + 1), Some(Record::Event(e)) if e.starts_with("write failed"));
+        let failed =
+            matches!(records.get(i + 1), Some(Record::Event(e)) if e.starts_with("write failed"));
         match (r, inbound) {
             (Record::Out(_), false) if failed => {}
             (Record::In(l), true) | (Record::Out(l), false) => {

@@ -4,7 +4,10 @@
 use std::fmt::Debug;
 
 use agi_proto::command::Command;
-use agi_proto::{ArgWriter, EncodeError, Exchange, Failure, Limits, Reply, Status, Step, encode_command, parse_frame};
+use agi_proto::{
+    ArgWriter, EncodeError, Exchange, Failure, Limits, Reply, Status, Step, encode_command,
+    parse_frame,
+};
 
 /// The kind of failure a step must end in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +60,9 @@ where
         let mut exchange = Exchange::new(&self.cmd);
         let (mut at, mut hangups) = (0, 0);
         loop {
-            let Status::Complete { value, consumed } = parse_frame(&input[at..]).map_err(|e| e.to_string())? else {
+            let Status::Complete { value, consumed } =
+                parse_frame(&input[at..]).map_err(|e| e.to_string())?
+            else {
                 return Err(format!("{}: stream ends before the reply", C::NAME));
             };
             at += consumed;
@@ -73,7 +78,11 @@ where
                     return if matched {
                         Ok((at, hangups))
                     } else {
-                        Err(format!("{}: got {outcome:?}, want {:?}", C::NAME, self.expect))
+                        Err(format!(
+                            "{}: got {outcome:?}, want {:?}",
+                            C::NAME,
+                            self.expect
+                        ))
                     };
                 }
             }
@@ -85,14 +94,20 @@ pub fn ok<C: Command + 'static>(cmd: C, out: C::Output) -> Box<dyn Case>
 where
     C::Output: Debug + PartialEq,
 {
-    Box::new(Typed { cmd, expect: Ok(out) })
+    Box::new(Typed {
+        cmd,
+        expect: Ok(out),
+    })
 }
 
 pub fn fail<C: Command + 'static>(cmd: C, kind: Fail) -> Box<dyn Case>
 where
     C::Output: Debug + PartialEq,
 {
-    Box::new(Typed { cmd, expect: Err(kind) })
+    Box::new(Typed {
+        cmd,
+        expect: Err(kind),
+    })
 }
 
 /// A line the typed API refuses to build (unknown commands, missing
@@ -115,5 +130,8 @@ impl Command for Raw {
 }
 
 pub fn raw(line: &'static str, expect: Result<(), Fail>) -> Box<dyn Case> {
-    Box::new(Typed { cmd: Raw(line), expect })
+    Box::new(Typed {
+        cmd: Raw(line),
+        expect,
+    })
 }

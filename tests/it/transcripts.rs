@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use agi_proto::command::*;
-use agi_proto::{ChannelState, Digit, EscapeDigits, Frame, Status, Value, parse_env, parse_frame, tokenize};
+use agi_proto::{
+    ChannelState, Digit, EscapeDigits, Frame, Status, Value, parse_env, parse_frame, tokenize,
+};
 
 use crate::fixtures::{self, Record};
 use crate::script::{Case, Fail, fail, ok, raw};
@@ -31,8 +33,15 @@ fn ms(n: u64) -> Option<Duration> {
 /// between the standard and FastAGI captures.
 fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
     let usage_cmds = [
-        "STREAM FILE", "DATABASE GET onlyfamily", "WAIT FOR DIGIT", "SET VARIABLE onlyname", "GET DATA", "SAY NUMBER",
-        "RECORD FILE x wav", "GOSUB", "VERBOSE",
+        "STREAM FILE",
+        "DATABASE GET onlyfamily",
+        "WAIT FOR DIGIT",
+        "SET VARIABLE onlyname",
+        "GET DATA",
+        "SAY NUMBER",
+        "RECORD FILE x wav",
+        "GOSUB",
+        "VERBOSE",
     ];
     let nosuch = "Local/nosuchchannel@nowhere-00000000;1";
     let mut s: Vec<Box<dyn Case>> = vec![
@@ -41,7 +50,12 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
         ok(Answer, ()),
         ok(Answer, ()),
         ok(ChannelStatus::default(), Some(ChannelState::Up)),
-        ok(ChannelStatus { channel: Some(nosuch) }, None),
+        ok(
+            ChannelStatus {
+                channel: Some(nosuch),
+            },
+            None,
+        ),
         ok(DatabasePut::new("tapfam", "tapkey", "some value"), ()),
         ok(DatabaseGet::new("tapfam", "tapkey"), Some(v("some value"))),
         ok(DatabaseGet::new("tapfam", "nosuchkey"), None),
@@ -49,7 +63,13 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
         ok(DatabaseDel::new("tapfam", "tapkey"), ()),
         ok(DatabasePut::new("tapfam/sub", "a", "1"), ()),
         ok(DatabasePut::new("tapfam/sub", "b", "2"), ()),
-        ok(DatabaseDelTree { family: "tapfam/sub", keytree: Some("a") }, true),
+        ok(
+            DatabaseDelTree {
+                family: "tapfam/sub",
+                keytree: Some("a"),
+            },
+            true,
+        ),
         ok(DatabaseDelTree::new("tapfam"), true),
         ok(DatabaseDelTree::new("tapfam"), false),
         ok(Exec::new("Wait", "0.1"), 0),
@@ -66,28 +86,100 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
         ok(GetVariable::new("NO_SUCH_VARIABLE_XYZ"), None),
         ok(GetVariable::new("CHANNEL"), Some(v(channel))),
         ok(GetVariable::new("CALLERID(num)"), Some(v(""))),
-        ok(GetFullVariable::new("${TAPVAR}-${CHANNEL(state)}"), v("hello world-Up")),
+        ok(
+            GetFullVariable::new("${TAPVAR}-${CHANNEL(state)}"),
+            v("hello world-Up"),
+        ),
         ok(GetFullVariable::new("${NO_SUCH_VARIABLE_XYZ}"), v("")),
-        fail(GetFullVariable { expression: "${CHANNEL}", channel: Some(nosuch) }, Fail::Rejected),
-        ok(GetOption::new("beep", EscapeDigits::new("#").unwrap(), Duration::from_millis(500)), Playback { digit: None, endpos: 3520 }),
-        ok(GetData { timeout: ms(1000), max_digits: Some(2), ..GetData::new("beep") }, Input { digits: String::new(), timed_out: true }),
-        ok(GetData::new("beep"), Input { digits: String::new(), timed_out: true }),
+        fail(
+            GetFullVariable {
+                expression: "${CHANNEL}",
+                channel: Some(nosuch),
+            },
+            Fail::Rejected,
+        ),
+        ok(
+            GetOption::new(
+                "beep",
+                EscapeDigits::new("#").unwrap(),
+                Duration::from_millis(500),
+            ),
+            Playback {
+                digit: None,
+                endpos: 3520,
+            },
+        ),
+        ok(
+            GetData {
+                timeout: ms(1000),
+                max_digits: Some(2),
+                ..GetData::new("beep")
+            },
+            Input {
+                digits: String::new(),
+                timed_out: true,
+            },
+        ),
+        ok(
+            GetData::new("beep"),
+            Input {
+                digits: String::new(),
+                timed_out: true,
+            },
+        ),
         ok(WaitForDigit::new(Duration::from_millis(500)), None),
         ok(SayDigits::new("123", NONE), None),
         ok(SayNumber::new(42, NONE), None),
-        ok(SayNumber { gender: Some("f"), ..SayNumber::new(1, NONE) }, None),
+        ok(
+            SayNumber {
+                gender: Some("f"),
+                ..SayNumber::new(1, NONE)
+            },
+            None,
+        ),
         ok(SayAlpha::new("ab1", NONE), None),
         ok(SayPhonetic::new("ab", NONE), None),
         ok(SayDate::new(0, NONE), None),
         ok(SayTime::new(0, NONE), None),
         ok(SayDateTime::new(0, NONE), None),
-        ok(SayDateTime { format: Some("HM"), timezone: Some("UTC"), ..SayDateTime::new(0, NONE) }, None),
-        ok(StreamFile::new("beep", NONE), Playback { digit: None, endpos: 3520 }),
-        ok(StreamFile { offset: Some(2000), ..StreamFile::new("beep", NONE) }, Playback { digit: None, endpos: 3520 }),
+        ok(
+            SayDateTime {
+                format: Some("HM"),
+                timezone: Some("UTC"),
+                ..SayDateTime::new(0, NONE)
+            },
+            None,
+        ),
+        ok(
+            StreamFile::new("beep", NONE),
+            Playback {
+                digit: None,
+                endpos: 3520,
+            },
+        ),
+        ok(
+            StreamFile {
+                offset: Some(2000),
+                ..StreamFile::new("beep", NONE)
+            },
+            Playback {
+                digit: None,
+                endpos: 3520,
+            },
+        ),
         fail(StreamFile::new("no-such-sound-file", NONE), Fail::Rejected),
         raw("STREAM FILE beep", USAGE),
-        ok(ControlStreamFile::new("beep", NONE), ControlPlayback { digit: None, endpos_ms: None }),
-        fail(ControlStreamFile::new("no-such-sound-file", NONE), Fail::Rejected),
+        ok(
+            ControlStreamFile::new("beep", NONE),
+            ControlPlayback {
+                digit: None,
+                endpos_ms: None,
+            },
+        ),
+        fail(
+            ControlStreamFile::new("no-such-sound-file", NONE),
+            Fail::Rejected,
+        ),
         ok(
             ControlStreamFile {
                 skip: Some(Duration::ZERO),
@@ -97,56 +189,138 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
                 offset_ms: Some(5000),
                 ..ControlStreamFile::new("beep", NONE)
             },
-            ControlPlayback { digit: None, endpos_ms: None },
+            ControlPlayback {
+                digit: None,
+                endpos_ms: None,
+            },
         ),
         ok(SetCallerId::new("\"Tap Tester\" <5551234>"), ()),
-        ok(GetVariable::new("CALLERID(all)"), Some(v("\"Tap Tester\" <5551234>"))),
+        ok(
+            GetVariable::new("CALLERID(all)"),
+            Some(v("\"Tap Tester\" <5551234>")),
+        ),
         ok(SetCallerId::new("5559876"), ()),
         ok(GetVariable::new("CALLERID(all)"), Some(v("\"\" <5559876>"))),
         ok(SetContext::new("tap-sub"), ()),
         ok(SetExtension::new("s"), ()),
         ok(SetPriority::new("1"), ()),
         fail(SetPriority::new("nosuchlabel"), Fail::Usage),
-        ok(SetMusic { on: true, class: Some("default") }, ()),
+        ok(
+            SetMusic {
+                on: true,
+                class: Some("default"),
+            },
+            (),
+        ),
         ok(Exec::new("Wait", "0.5"), 0),
-        ok(SetMusic { on: false, class: None }, ()),
-        ok(SetMusic { on: true, class: Some("nosuchclass") }, ()),
-        ok(SetMusic { on: false, class: None }, ()),
-        ok(SetAutoHangup { after: Some(Duration::from_secs(3600)) }, ()),
+        ok(
+            SetMusic {
+                on: false,
+                class: None,
+            },
+            (),
+        ),
+        ok(
+            SetMusic {
+                on: true,
+                class: Some("nosuchclass"),
+            },
+            (),
+        ),
+        ok(
+            SetMusic {
+                on: false,
+                class: None,
+            },
+            (),
+        ),
+        ok(
+            SetAutoHangup {
+                after: Some(Duration::from_secs(3600)),
+            },
+            (),
+        ),
         ok(SetAutoHangup { after: None }, ()),
         ok(
-            RecordFile::new("/var/spool/asterisk/tmp/tap-rec-1", "wav", EscapeDigits::new("#").unwrap(), ms(1000)),
-            Recording { end: RecordEnd::Timeout, endpos: 0 },
+            RecordFile::new(
+                "/var/spool/asterisk/tmp/tap-rec-1",
+                "wav",
+                EscapeDigits::new("#").unwrap(),
+                ms(1000),
+            ),
+            Recording {
+                end: RecordEnd::Timeout,
+                endpos: 0,
+            },
         ),
         ok(
             RecordFile {
                 offset: Some(0),
                 beep: true,
                 silence: Some(1),
-                ..RecordFile::new("/var/spool/asterisk/tmp/tap-rec-2", "wav", EscapeDigits::new("#").unwrap(), ms(2000))
+                ..RecordFile::new(
+                    "/var/spool/asterisk/tmp/tap-rec-2",
+                    "wav",
+                    EscapeDigits::new("#").unwrap(),
+                    ms(2000),
+                )
             },
-            Recording { end: RecordEnd::Timeout, endpos: 0 },
+            Recording {
+                end: RecordEnd::Timeout,
+                endpos: 0,
+            },
         ),
-        fail(RecordFile::new("/var/spool/asterisk/tmp/tap-rec-3", "nosuchformat", EscapeDigits::new("#").unwrap(), ms(500)), Fail::Rejected),
+        fail(
+            RecordFile::new(
+                "/var/spool/asterisk/tmp/tap-rec-3",
+                "nosuchformat",
+                EscapeDigits::new("#").unwrap(),
+                ms(500),
+            ),
+            Fail::Rejected,
+        ),
         ok(ReceiveChar { timeout: ms(500) }, None),
         ok(ReceiveText { timeout: ms(500) }, None),
         ok(SendText::new("hello text"), ()),
         ok(SendImage::new("asterisk-logo"), ()),
         ok(TddMode { mode: Tdd::On }, false),
         ok(TddMode { mode: Tdd::Off }, false),
-        ok(Verbose { message: b"tap verbose message", level: Some(1) }, ()),
+        ok(
+            Verbose {
+                message: b"tap verbose message",
+                level: Some(1),
+            },
+            (),
+        ),
         ok(Verbose::new("quoted \"inner\" text"), ()),
-        ok(Gosub { args: Some(b"first-arg,second arg"), ..Gosub::new("tap-sub", "s", "1") }, GosubEnd::Complete),
+        ok(
+            Gosub {
+                args: Some(b"first-arg,second arg"),
+                ..Gosub::new("tap-sub", "s", "1")
+            },
+            GosubEnd::Complete,
+        ),
         ok(Gosub::new("tap-sub", "s", "1"), GosubEnd::Complete),
         raw("GOSUB tap-sub s 1 first-arg,second arg", USAGE),
         ok(GetVariable::new("TAP_SUB_RAN"), Some(v("yes"))),
         ok(GetVariable::new("GOSUB_RETVAL"), Some(v("sub-returned-"))),
         fail(Gosub::new("tap-sub", "nosuchexten", "1"), Fail::Rejected),
-        fail(SpeechCreate { engine: Some("nosuchengine") }, Fail::Rejected),
+        fail(
+            SpeechCreate {
+                engine: Some("nosuchengine"),
+            },
+            Fail::Rejected,
+        ),
         fail(SpeechSet::new("confidence", "50"), Fail::Rejected),
-        fail(SpeechLoadGrammar::new("g1", "/nonexistent/grammar"), Fail::Rejected),
+        fail(
+            SpeechLoadGrammar::new("g1", "/nonexistent/grammar"),
+            Fail::Rejected,
+        ),
         fail(SpeechActivateGrammar::new("g1"), Fail::Rejected),
-        fail(SpeechRecognize::new("beep", Duration::from_secs(1000)), Fail::Rejected),
+        fail(
+            SpeechRecognize::new("beep", Duration::from_secs(1000)),
+            Fail::Rejected,
+        ),
         fail(SpeechDeactivateGrammar::new("g1"), Fail::Rejected),
         fail(SpeechUnloadGrammar::new("g1"), Fail::Rejected),
         fail(SpeechDestroy, Fail::Rejected),
@@ -167,7 +341,13 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
         ok(GetFullVariable::new("${HANGUPCAUSE}"), v("0")),
         ok(SetVariable::new("AFTERHANGUP", "yes"), ()),
         ok(DatabaseGet::new("tapfam", "nosuchkey"), None),
-        ok(Verbose { message: b"after hangup", level: Some(1) }, ()),
+        ok(
+            Verbose {
+                message: b"after hangup",
+                level: Some(1),
+            },
+            (),
+        ),
         ok(Exec::new("Verbose", "0,exec after hangup"), 0),
         fail(Hangup::default(), Fail::Dead),
         raw("FOO BAR", INVALID),
@@ -184,13 +364,46 @@ fn script(name: &str) -> Vec<Box<dyn Case>> {
         "interactive-dtmf-text.txt" => vec![
             ok(Answer, ()),
             ok(WaitForDigit::default(), Some(d('1'))),
-            ok(GetData { timeout: ms(5000), max_digits: Some(5), ..GetData::new("beep") }, Input { digits: "42".into(), timed_out: false }),
+            ok(
+                GetData {
+                    timeout: ms(5000),
+                    max_digits: Some(5),
+                    ..GetData::new("beep")
+                },
+                Input {
+                    digits: "42".into(),
+                    timed_out: false,
+                },
+            ),
             ok(ReceiveText { timeout: ms(5000) }, Some(v("hello feeder"))),
-            ok(StreamFile::new("demo-congrats", EscapeDigits::new("0123456789*#").unwrap()), Playback { digit: Some(d('5')), endpos: 10560 }),
-            ok(ControlStreamFile::new("demo-congrats", EscapeDigits::new("9").unwrap()), ControlPlayback { digit: Some(d('9')), endpos_ms: Some(1280) }),
+            ok(
+                StreamFile::new("demo-congrats", EscapeDigits::new("0123456789*#").unwrap()),
+                Playback {
+                    digit: Some(d('5')),
+                    endpos: 10560,
+                },
+            ),
+            ok(
+                ControlStreamFile::new("demo-congrats", EscapeDigits::new("9").unwrap()),
+                ControlPlayback {
+                    digit: Some(d('9')),
+                    endpos_ms: Some(1280),
+                },
+            ),
             ok(GetVariable::new("CPLAYBACKSTATUS"), Some(v("USERSTOPPED"))),
             ok(GetVariable::new("CPLAYBACKSTOPKEY"), Some(v("9"))),
-            ok(RecordFile::new("/var/spool/asterisk/tmp/tap-rec-dtmf", "wav", hash(), ms(8000)), Recording { end: RecordEnd::Digit(d('#')), endpos: 0 }),
+            ok(
+                RecordFile::new(
+                    "/var/spool/asterisk/tmp/tap-rec-dtmf",
+                    "wav",
+                    hash(),
+                    ms(8000),
+                ),
+                Recording {
+                    end: RecordEnd::Digit(d('#')),
+                    endpos: 0,
+                },
+            ),
             ok(ReceiveChar { timeout: ms(5000) }, Some(b'x')),
             ok(Hangup::default(), ()),
         ],
@@ -198,7 +411,10 @@ fn script(name: &str) -> Vec<Box<dyn Case>> {
             ok(Noop, ()),
             fail(Answer, Fail::Dead),
             fail(ChannelStatus::default(), Fail::Dead),
-            ok(GetVariable::new("CHANNEL"), Some(v("Local/dead@tap-dead-00000003;2"))),
+            ok(
+                GetVariable::new("CHANNEL"),
+                Some(v("Local/dead@tap-dead-00000003;2")),
+            ),
             ok(GetVariable::new("HANGUPCAUSE"), Some(v("16"))),
             ok(GetFullVariable::new("${EXTEN}/${HANGUPCAUSE}"), v("h/16")),
             ok(SetVariable::new("DEADVAR", "dead value"), ()),
@@ -206,13 +422,25 @@ fn script(name: &str) -> Vec<Box<dyn Case>> {
             ok(DatabasePut::new("tapdead", "k", "v"), ()),
             ok(DatabaseGet::new("tapdead", "k"), Some(v("v"))),
             ok(DatabaseDelTree::new("tapdead"), true),
-            ok(Verbose { message: b"dead agi verbose", level: Some(1) }, ()),
+            ok(
+                Verbose {
+                    message: b"dead agi verbose",
+                    level: Some(1),
+                },
+                (),
+            ),
             ok(Exec::new("Verbose", "0,exec in dead agi"), 0),
             fail(StreamFile::new("beep", NONE), Fail::Dead),
             fail(WaitForDigit::new(Duration::from_millis(100)), Fail::Dead),
             fail(Hangup::default(), Fail::Dead),
             fail(SetContext::new("tap-sub"), Fail::Dead),
-            fail(Gosub { args: Some(b"from-dead"), ..Gosub::new("tap-sub", "s", "1") }, Fail::Dead),
+            fail(
+                Gosub {
+                    args: Some(b"from-dead"),
+                    ..Gosub::new("tap-sub", "s", "1")
+                },
+                Fail::Dead,
+            ),
             fail(SpeechDestroy, Fail::Rejected),
             raw("FOO BAR", INVALID),
             raw("STREAM FILE", Err(Fail::Dead)),
@@ -220,32 +448,73 @@ fn script(name: &str) -> Vec<Box<dyn Case>> {
         ],
         "eagi-audio.txt" => vec![
             ok(Answer, ()),
-            ok(GetVariable::new("CHANNEL(audioreadformat)"), Some(v("slin"))),
-            ok(StreamFile::new("tt-weasels", NONE), Playback { digit: None, endpos: 23680 }),
+            ok(
+                GetVariable::new("CHANNEL(audioreadformat)"),
+                Some(v("slin")),
+            ),
+            ok(
+                StreamFile::new("tt-weasels", NONE),
+                Playback {
+                    digit: None,
+                    endpos: 23680,
+                },
+            ),
             ok(Hangup::default(), ()),
         ],
         "fastagi-basic.txt" => vec![
             ok(Answer, ()),
-            ok(GetVariable::new("CHANNEL"), Some(v("Local/basic@tap-fast-00000008;2"))),
+            ok(
+                GetVariable::new("CHANNEL"),
+                Some(v("Local/basic@tap-fast-00000008;2")),
+            ),
             ok(SetVariable::new("TAPVAR", "hello world"), ()),
             ok(GetVariable::new("TAPVAR"), Some(v("hello world"))),
-            ok(StreamFile::new("beep", NONE), Playback { digit: None, endpos: 3520 }),
+            ok(
+                StreamFile::new("beep", NONE),
+                Playback {
+                    digit: None,
+                    endpos: 3520,
+                },
+            ),
             fail(Exec::new("NoSuchApplication", "foo"), Fail::AppNotFound),
-            ok(Gosub { args: Some(b"fast-arg"), ..Gosub::new("tap-sub", "s", "1") }, GosubEnd::Complete),
+            ok(
+                Gosub {
+                    args: Some(b"fast-arg"),
+                    ..Gosub::new("tap-sub", "s", "1")
+                },
+                GosubEnd::Complete,
+            ),
             raw("FOO BAR", INVALID),
             raw("SET VARIABLE onlyname", USAGE),
             ok(Hangup::default(), ()),
             ok(Noop, ()),
             fail(ChannelStatus::default(), Fail::Dead),
-            ok(GetVariable::new("CHANNEL"), Some(v("Local/basic@tap-fast-00000008;2"))),
+            ok(
+                GetVariable::new("CHANNEL"),
+                Some(v("Local/basic@tap-fast-00000008;2")),
+            ),
         ],
-        "fastagi-hangup.txt" | "fastagi-hangup-nosighup.txt" | "sighup-default.txt" | "sighup-disabled.txt" => {
+        "fastagi-hangup.txt"
+        | "fastagi-hangup-nosighup.txt"
+        | "sighup-default.txt"
+        | "sighup-disabled.txt" => {
             let last = match name {
-                "sighup-default.txt" => ok(GetVariable::new("CHANNEL"), Some(v("Local/sighup-default@tap-sighup-00000005;2"))),
-                "fastagi-hangup.txt" => ok(GetVariable::new("CHANNEL"), Some(v("Local/hangup-default@tap-fast-00000009;2"))),
+                "sighup-default.txt" => ok(
+                    GetVariable::new("CHANNEL"),
+                    Some(v("Local/sighup-default@tap-sighup-00000005;2")),
+                ),
+                "fastagi-hangup.txt" => ok(
+                    GetVariable::new("CHANNEL"),
+                    Some(v("Local/hangup-default@tap-fast-00000009;2")),
+                ),
                 _ => ok(GetVariable::new("AGISIGHUP"), Some(v("no"))),
             };
-            let mut s = vec![ok(Answer, ()), ok(Noop, ()), fail(ChannelStatus::default(), Fail::Dead), last];
+            let mut s = vec![
+                ok(Answer, ()),
+                ok(Noop, ()),
+                fail(ChannelStatus::default(), Fail::Dead),
+                last,
+            ];
             if name == "fastagi-hangup.txt" {
                 s.push(fail(StreamFile::new("beep", NONE), Fail::Dead));
             }
@@ -263,12 +532,24 @@ fn script(name: &str) -> Vec<Box<dyn Case>> {
         "usage-520.txt" => {
             let mut s = vec![ok(Answer, ()), raw("FOO BAR", INVALID)];
             for c in [
-                "STREAM FILE", "DATABASE GET onlyfamily", "WAIT FOR DIGIT", "SET VARIABLE onlyname", "GET DATA", "SAY NUMBER",
-                "RECORD FILE x wav", "GOSUB", "VERBOSE",
+                "STREAM FILE",
+                "DATABASE GET onlyfamily",
+                "WAIT FOR DIGIT",
+                "SET VARIABLE onlyname",
+                "GET DATA",
+                "SAY NUMBER",
+                "RECORD FILE x wav",
+                "GOSUB",
+                "VERBOSE",
             ] {
                 s.push(raw(c, USAGE));
             }
-            s.extend([raw("noop lower case", Ok(())), raw("NoOp Mixed Case", Ok(())), raw("", INVALID), ok(Hangup::default(), ())]);
+            s.extend([
+                raw("noop lower case", Ok(())),
+                raw("NoOp Mixed Case", Ok(())),
+                raw("", INVALID),
+                ok(Hangup::default(), ()),
+            ]);
             s
         }
         other => panic!("no typed script for {other}: add one"),
@@ -278,8 +559,15 @@ fn script(name: &str) -> Vec<Box<dyn Case>> {
 /// Groups the `< ` records after the environment into expected frames: a
 /// `520-` line opens a block that ends at the `520 ` line.
 fn expected_frames(records: &[Record]) -> Vec<Vec<u8>> {
-    let inbound: Vec<&Vec<u8>> = records.iter().filter_map(|r| if let Record::In(l) = r { Some(l) } else { None }).collect();
-    let body_start = inbound.iter().position(|l| l.is_empty()).expect("env block") + 1;
+    let inbound: Vec<&Vec<u8>> = records
+        .iter()
+        .filter_map(|r| if let Record::In(l) = r { Some(l) } else { None })
+        .collect();
+    let body_start = inbound
+        .iter()
+        .position(|l| l.is_empty())
+        .expect("env block")
+        + 1;
     let mut frames = Vec::new();
     let mut block: Option<Vec<u8>> = None;
     for line in &inbound[body_start..] {
@@ -326,7 +614,9 @@ fn every_transcript_parses_frame_by_frame() {
         assert!(env.request().is_some(), "{name}");
         let mut frames = Vec::new();
         while at < stream.len() {
-            let Status::Complete { value, consumed } = parse_frame(&stream[at..]).unwrap_or_else(|e| panic!("{name}: {e}")) else {
+            let Status::Complete { value, consumed } =
+                parse_frame(&stream[at..]).unwrap_or_else(|e| panic!("{name}: {e}"))
+            else {
                 panic!("{name}: partial frame at {at}")
             };
             let bytes = &stream[at..at + consumed];
@@ -336,7 +626,11 @@ fn every_transcript_parses_frame_by_frame() {
                 Frame::InvalidCommand => assert!(bytes.starts_with(b"510 ")),
                 Frame::DeadChannel => assert!(bytes.starts_with(b"511 ")),
                 Frame::Usage(u) => {
-                    assert!(bytes.starts_with(b"520-") && bytes.ends_with(b"520 End of proper usage.\n"), "{name}");
+                    assert!(
+                        bytes.starts_with(b"520-")
+                            && bytes.ends_with(b"520 End of proper usage.\n"),
+                        "{name}"
+                    );
                     assert!(bytes.windows(u.text.len()).any(|w| w == u.text));
                 }
                 Frame::Other { .. } => panic!("{name}: unexpected frame {value:?}"),
@@ -352,12 +646,25 @@ fn every_transcript_parses_frame_by_frame() {
 fn typed_scripts_send_the_same_commands_and_read_the_same_outcomes() {
     for name in fixtures::transcript_names() {
         let records = fixtures::records(&name);
-        let sent: Vec<&Vec<u8>> = records.iter().filter_map(|r| if let Record::Out(l) = r { Some(l) } else { None }).collect();
+        let sent: Vec<&Vec<u8>> = records
+            .iter()
+            .filter_map(|r| {
+                if let Record::Out(l) = r {
+                    Some(l)
+                } else {
+                    None
+                }
+            })
+            .collect();
         let stream = fixtures::joined(&records, true);
         let (_, mut at) = parse_env(&stream).unwrap().complete().unwrap();
         let script = script(&name);
         let replies = script.len();
-        assert!(replies <= sent.len() && sent.len() - replies <= 1, "{name}: {replies} steps for {} lines", sent.len());
+        assert!(
+            replies <= sent.len() && sent.len() - replies <= 1,
+            "{name}: {replies} steps for {} lines",
+            sent.len()
+        );
         let mut hangups = 0;
         for (i, (case, line)) in script.iter().zip(&sent).enumerate() {
             let encoded = case.encode();
@@ -368,7 +675,9 @@ fn typed_scripts_send_the_same_commands_and_read_the_same_outcomes() {
                 String::from_utf8_lossy(&encoded),
                 String::from_utf8_lossy(line)
             );
-            let (used, seen) = case.replay(&stream[at..]).unwrap_or_else(|e| panic!("{name} step {i}: {e}"));
+            let (used, seen) = case
+                .replay(&stream[at..])
+                .unwrap_or_else(|e| panic!("{name} step {i}: {e}"));
             at += used;
             hangups += seen;
         }
@@ -380,7 +689,10 @@ fn typed_scripts_send_the_same_commands_and_read_the_same_outcomes() {
             rest = &rest[used..];
             hangups += 1;
         }
-        let expected_hangups = records.iter().filter(|r| matches!(r, Record::In(l) if l == b"HANGUP")).count();
+        let expected_hangups = records
+            .iter()
+            .filter(|r| matches!(r, Record::In(l) if l == b"HANGUP"))
+            .count();
         assert_eq!(hangups, expected_hangups, "{name}");
     }
 }

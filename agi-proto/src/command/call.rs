@@ -280,7 +280,9 @@ impl Command for Gosub<'_> {
         self.args.map_or(Ok(()), |a| w.arg(a))
     }
     fn parse_reply(&self, reply: &Reply<'_>) -> Result<GosubEnd, Failure> {
-        let result = reply.result_int().ok_or_else(|| unexpected(Self::NAME, reply))?;
+        let result = reply
+            .result_int()
+            .ok_or_else(|| unexpected(Self::NAME, reply))?;
         match (reply.code(), result, reply.text()) {
             (200, 0, b"Gosub complete") => Ok(GosubEnd::Complete),
             (200, 0, b"Gosub complete (abnormal exit)") => Ok(GosubEnd::AbnormalExit),

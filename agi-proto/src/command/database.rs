@@ -128,7 +128,10 @@ pub struct DatabaseDelTree<'a> {
 impl<'a> DatabaseDelTree<'a> {
     /// Deletes the whole `family`.
     pub fn new(family: &'a str) -> Self {
-        DatabaseDelTree { family, keytree: None }
+        DatabaseDelTree {
+            family,
+            keytree: None,
+        }
     }
 }
 

@@ -128,7 +128,10 @@ impl Command for GetVariable<'_> {
 }
 
 /// `result=1 (data)` → `Some(data)`, `result=0` → `None`.
-pub(crate) fn optional_data(name: &'static str, reply: &Reply<'_>) -> Result<Option<Value<'static>>, Failure> {
+pub(crate) fn optional_data(
+    name: &'static str,
+    reply: &Reply<'_>,
+) -> Result<Option<Value<'static>>, Failure> {
     match result_of(name, reply)? {
         1 => reply
             .data()

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::types::{Digit, EscapeDigits};
-use super::{Command, digit_result, escape_arg, int_field, millis, rejected, result_of, unexpected};
+use super::{
+    Command, digit_result, escape_arg, int_field, millis, rejected, result_of, unexpected,
+};
 use crate::encode::ArgWriter;
 use crate::error::{EncodeError, Failure};
 use crate::reply::Reply;
@@ -53,7 +55,9 @@ impl Command for GetData<'_> {
     const DEAD_OK: bool = false;
     fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
         if self.max_digits == Some(0) {
-            return Err(EncodeError::InvalidArgument("GET DATA max_digits must be at least 1"));
+            return Err(EncodeError::InvalidArgument(
+                "GET DATA max_digits must be at least 1",
+            ));
         }
         w.words(Self::NAME);
         w.arg(self.prompt)?;
@@ -99,7 +103,9 @@ pub struct WaitForDigit {
 impl WaitForDigit {
     /// Waits up to `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        WaitForDigit { timeout: Some(timeout) }
+        WaitForDigit {
+            timeout: Some(timeout),
+        }
     }
 }
 
@@ -166,7 +172,12 @@ pub struct RecordFile<'a> {
 
 impl<'a> RecordFile<'a> {
     /// Records `file.format` until an escape key or `timeout`.
-    pub fn new(file: &'a str, format: &'a str, escape: EscapeDigits, timeout: Option<Duration>) -> Self {
+    pub fn new(
+        file: &'a str,
+        format: &'a str,
+        escape: EscapeDigits,
+        timeout: Option<Duration>,
+    ) -> Self {
         RecordFile {
             file,
             format,
@@ -247,7 +258,9 @@ impl Command for ReceiveChar {
     fn parse_reply(&self, reply: &Reply<'_>) -> Result<Option<u8>, Failure> {
         match result_of(Self::NAME, reply)? {
             -1 | 0 => Ok(None),
-            n => u8::try_from(n).map(Some).map_err(|_| unexpected(Self::NAME, reply)),
+            n => u8::try_from(n)
+                .map(Some)
+                .map_err(|_| unexpected(Self::NAME, reply)),
         }
     }
 }

@@ -98,15 +98,53 @@ macro_rules! table {
 }
 
 table!(
-    Answer, Hangup<'_>, ChannelStatus<'_>, SetAutoHangup, AsyncAgiBreak, Noop, Verbose<'_>, Exec<'_>, Gosub<'_>,
-    SetContext<'_>, SetExtension<'_>, SetPriority<'_>, SetVariable<'_>, GetVariable<'_>, GetFullVariable<'_>,
-    DatabaseGet<'_>, DatabasePut<'_>, DatabaseDel<'_>, DatabaseDelTree<'_>,
-    StreamFile<'_>, ControlStreamFile<'_>, GetOption<'_>, GetData<'_>, SayDigits<'_>, SayNumber<'_>,
-    SayAlpha<'_>, SayPhonetic<'_>, SayDate, SayTime, SayDateTime<'_>, SetMusic<'_>,
-    WaitForDigit, RecordFile<'_>, ReceiveChar, ReceiveText,
-    SendText<'_>, SendImage<'_>, TddMode, SetCallerId<'_>,
-    SpeechCreate<'_>, SpeechSet<'_>, SpeechDestroy, SpeechLoadGrammar<'_>, SpeechUnloadGrammar<'_>,
-    SpeechActivateGrammar<'_>, SpeechDeactivateGrammar<'_>, SpeechRecognize<'_>,
+    Answer,
+    Hangup<'_>,
+    ChannelStatus<'_>,
+    SetAutoHangup,
+    AsyncAgiBreak,
+    Noop,
+    Verbose<'_>,
+    Exec<'_>,
+    Gosub<'_>,
+    SetContext<'_>,
+    SetExtension<'_>,
+    SetPriority<'_>,
+    SetVariable<'_>,
+    GetVariable<'_>,
+    GetFullVariable<'_>,
+    DatabaseGet<'_>,
+    DatabasePut<'_>,
+    DatabaseDel<'_>,
+    DatabaseDelTree<'_>,
+    StreamFile<'_>,
+    ControlStreamFile<'_>,
+    GetOption<'_>,
+    GetData<'_>,
+    SayDigits<'_>,
+    SayNumber<'_>,
+    SayAlpha<'_>,
+    SayPhonetic<'_>,
+    SayDate,
+    SayTime,
+    SayDateTime<'_>,
+    SetMusic<'_>,
+    WaitForDigit,
+    RecordFile<'_>,
+    ReceiveChar,
+    ReceiveText,
+    SendText<'_>,
+    SendImage<'_>,
+    TddMode,
+    SetCallerId<'_>,
+    SpeechCreate<'_>,
+    SpeechSet<'_>,
+    SpeechDestroy,
+    SpeechLoadGrammar<'_>,
+    SpeechUnloadGrammar<'_>,
+    SpeechActivateGrammar<'_>,
+    SpeechDeactivateGrammar<'_>,
+    SpeechRecognize<'_>,
 );
 
 // ---- helpers shared by the command files ----
@@ -140,7 +178,11 @@ pub(crate) fn result_of(command: &'static str, reply: &Reply<'_>) -> Result<i64,
 }
 
 /// `Ok(())` when the result is `ok`, `Rejected` otherwise.
-pub(crate) fn expect_result(command: &'static str, reply: &Reply<'_>, ok: i64) -> Result<(), Failure> {
+pub(crate) fn expect_result(
+    command: &'static str,
+    reply: &Reply<'_>,
+    ok: i64,
+) -> Result<(), Failure> {
     match result_of(command, reply)? {
         n if n == ok => Ok(()),
         n => Err(rejected(command, n, reply)),
@@ -148,11 +190,16 @@ pub(crate) fn expect_result(command: &'static str, reply: &Reply<'_>, ok: i64) -
 }
 
 /// A digit result (`0` = none, ASCII code = key, `-1` = failure).
-pub(crate) fn digit_result(command: &'static str, reply: &Reply<'_>) -> Result<Option<types::Digit>, Failure> {
+pub(crate) fn digit_result(
+    command: &'static str,
+    reply: &Reply<'_>,
+) -> Result<Option<types::Digit>, Failure> {
     match result_of(command, reply)? {
         0 => Ok(None),
         n if n < 0 => Err(rejected(command, n, reply)),
-        n => types::Digit::from_code(n).map(Some).ok_or_else(|| unexpected(command, reply)),
+        n => types::Digit::from_code(n)
+            .map(Some)
+            .ok_or_else(|| unexpected(command, reply)),
     }
 }
 
@@ -167,7 +214,10 @@ pub(crate) fn millis(d: Duration) -> i64 {
 }
 
 /// Writes an escape-digit set as one argument (`""` when empty).
-pub(crate) fn escape_arg(w: &mut ArgWriter<'_>, keys: types::EscapeDigits) -> Result<(), EncodeError> {
+pub(crate) fn escape_arg(
+    w: &mut ArgWriter<'_>,
+    keys: types::EscapeDigits,
+) -> Result<(), EncodeError> {
     let mut out = [0; 16];
     w.arg(keys.write(&mut out))
 }

@@ -45,7 +45,11 @@ pub struct StreamFile<'a> {
 impl<'a> StreamFile<'a> {
     /// Plays `file` from its start.
     pub fn new(file: &'a str, escape: EscapeDigits) -> Self {
-        StreamFile { file, escape, offset: None }
+        StreamFile {
+            file,
+            escape,
+            offset: None,
+        }
     }
 }
 
@@ -272,7 +276,11 @@ pub struct SayAlpha<'a> {
 impl<'a> SayAlpha<'a> {
     /// Spells `text`, interruptible by `escape`.
     pub fn new(text: &'a str, escape: EscapeDigits) -> Self {
-        SayAlpha { text, escape, case: None }
+        SayAlpha {
+            text,
+            escape,
+            case: None,
+        }
     }
 }
 
@@ -426,7 +434,9 @@ impl Command for SayDateTime<'_> {
         w.int(self.time);
         escape_arg(w, self.escape)?;
         match (self.format, self.timezone) {
-            (None, Some(_)) => Err(EncodeError::InvalidArgument("SAY DATETIME timezone needs a format")),
+            (None, Some(_)) => Err(EncodeError::InvalidArgument(
+                "SAY DATETIME timezone needs a format",
+            )),
             (format, timezone) => {
                 format.map_or(Ok(()), |f| w.arg(f))?;
                 timezone.map_or(Ok(()), |t| w.arg(t))

@@ -210,10 +210,16 @@ impl Command for SpeechRecognize<'_> {
                     reply.field(&key)
                 };
                 for i in 0..count {
-                    let score = field("score", i).and_then(crate::value::parse_int).unwrap_or(0);
+                    let score = field("score", i)
+                        .and_then(crate::value::parse_int)
+                        .unwrap_or(0);
                     let text = Value::from(field("text", i).unwrap_or_default().to_vec());
                     let grammar = Value::from(field("grammar", i).unwrap_or_default().to_vec());
-                    results.push(SpeechResult { score, text, grammar });
+                    results.push(SpeechResult {
+                        score,
+                        text,
+                        grammar,
+                    });
                 }
                 Ok(SpeechOutcome::Speech { endpos, results })
             }

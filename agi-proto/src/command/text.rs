@@ -19,7 +19,9 @@ pub struct SendText<'a> {
 impl<'a> SendText<'a> {
     /// Sends `text`.
     pub fn new(text: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
-        SendText { text: text.as_ref() }
+        SendText {
+            text: text.as_ref(),
+        }
     }
 }
 

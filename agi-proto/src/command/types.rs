@@ -58,7 +58,10 @@ impl fmt::Display for Digit {
 impl TryFrom<char> for Digit {
     type Error = InvalidDigit;
     fn try_from(c: char) -> Result<Self, InvalidDigit> {
-        u8::try_from(c).ok().and_then(Digit::from_ascii).ok_or(InvalidDigit(c))
+        u8::try_from(c)
+            .ok()
+            .and_then(Digit::from_ascii)
+            .ok_or(InvalidDigit(c))
     }
 }
 
@@ -95,7 +98,9 @@ impl EscapeDigits {
     /// # Errors
     /// The first character that is not a DTMF key.
     pub fn new(keys: &str) -> Result<EscapeDigits, InvalidDigit> {
-        keys.chars().try_fold(EscapeDigits::NONE, |set, c| Ok(set.with(Digit::try_from(c)?)))
+        keys.chars().try_fold(EscapeDigits::NONE, |set, c| {
+            Ok(set.with(Digit::try_from(c)?))
+        })
     }
 
     /// This set plus `digit`.
@@ -199,9 +204,15 @@ mod tests {
     fn escape_digits_round_trip_every_key() {
         let all = EscapeDigits::new("0123456789*#ABCD").unwrap();
         assert_eq!(all, EscapeDigits::ANY);
-        assert_eq!(EscapeDigits::new("9876543210").unwrap(), EscapeDigits::DIGITS);
+        assert_eq!(
+            EscapeDigits::new("9876543210").unwrap(),
+            EscapeDigits::DIGITS
+        );
         assert!(EscapeDigits::new("12x").is_err());
-        assert!(EscapeDigits::new("a").is_err(), "lower-case letters are not keys");
+        assert!(
+            EscapeDigits::new("a").is_err(),
+            "lower-case letters are not keys"
+        );
     }
 
     #[test]

@@ -17,8 +17,19 @@ fn line(args: &[&[u8]]) -> Result<Vec<u8>, EncodeError> {
 
 #[test]
 fn quotes_only_when_needed() {
-    assert_eq!(line(&[b"plain", b"", b"a b", b"tab\there", b"q\"", b"back\\", b"'s'"]).unwrap(),
-        b"NOOP plain \"\" \"a b\" \"tab\there\" \"q\\\"\" \"back\\\\\" 's'\n");
+    assert_eq!(
+        line(&[
+            b"plain",
+            b"",
+            b"a b",
+            b"tab\there",
+            b"q\"",
+            b"back\\",
+            b"'s'"
+        ])
+        .unwrap(),
+        b"NOOP plain \"\" \"a b\" \"tab\there\" \"q\\\"\" \"back\\\\\" 's'\n"
+    );
 }
 
 #[test]
@@ -26,14 +37,21 @@ fn refuses_line_breaks_and_nul_anywhere() {
     for (arg, byte, position) in [(&b"a\nb"[..], b'\n', 1), (b"\r", b'\r', 0), (b"ab\0", 0, 2)] {
         assert_eq!(
             line(&[b"ok", arg]).unwrap_err(),
-            EncodeError::ForbiddenByte { arg: 1, byte, position }
+            EncodeError::ForbiddenByte {
+                arg: 1,
+                byte,
+                position
+            }
         );
     }
 }
 
 #[test]
 fn refuses_over_long_lines_and_leaves_the_buffer_alone() {
-    let limits = Limits { max_command: 20, ..Limits::default() };
+    let limits = Limits {
+        max_command: 20,
+        ..Limits::default()
+    };
     let mut buf = b"kept".to_vec();
     let err = encode_command(&Exec::new("Dial", "SIP/bob,5,tTr"), &limits, &mut buf).unwrap_err();
     assert_eq!(err, EncodeError::TooLong { len: 23, max: 20 });
@@ -46,18 +64,36 @@ fn refuses_over_long_lines_and_leaves_the_buffer_alone() {
 #[test]
 fn refuses_more_than_127_tokens() {
     let mut buf = Vec::new();
-    let mut w = ArgWriter::new(&mut buf, &Limits { max_command: 8190, ..Limits::default() });
+    let mut w = ArgWriter::new(
+        &mut buf,
+        &Limits {
+            max_command: 8190,
+            ..Limits::default()
+        },
+    );
     w.words("NOOP");
     for _ in 0..126 {
         w.arg("x").unwrap();
     }
     w.finish().unwrap();
-    let mut w = ArgWriter::new(&mut buf, &Limits { max_command: 8190, ..Limits::default() });
+    let mut w = ArgWriter::new(
+        &mut buf,
+        &Limits {
+            max_command: 8190,
+            ..Limits::default()
+        },
+    );
     w.words("NOOP");
     for _ in 0..127 {
         w.arg("x").unwrap();
     }
-    assert_eq!(w.finish().unwrap_err(), EncodeError::TooManyTokens { count: 128, max: 127 });
+    assert_eq!(
+        w.finish().unwrap_err(),
+        EncodeError::TooManyTokens {
+            count: 128,
+            max: 127
+        }
+    );
 }
 
 #[test]
@@ -70,8 +106,11 @@ fn empty_variable_name_is_refused() {
 
 fn arg_bytes() -> impl Strategy<Value = Vec<u8>> {
     // Bias towards the bytes the tokenizer treats specially.
-    let special = prop::sample::select(vec![b' ', b'\t', b'"', b'\\', b'\'', b'(', b')', b',', 0xff, b'a']);
-    let byte = prop_oneof![special, any::<u8>()].prop_filter("sendable", |b| !matches!(b, b'\n' | b'\r' | 0));
+    let special = prop::sample::select(vec![
+        b' ', b'\t', b'"', b'\\', b'\'', b'(', b')', b',', 0xff, b'a',
+    ]);
+    let byte = prop_oneof![special, any::<u8>()]
+        .prop_filter("sendable", |b| !matches!(b, b'\n' | b'\r' | 0));
     proptest::collection::vec(byte, 0..24)
 }
 

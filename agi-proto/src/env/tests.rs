@@ -40,7 +40,10 @@ fn reads_every_standard_variable() {
     assert_eq!(env.threadid(), Some(140000665974464));
     assert!(!env.is_fastagi());
     assert_eq!(env.network_script(), None);
-    assert_eq!(env.args().collect::<Vec<_>>(), ["commands", "two words", "quoted", "", "last"]);
+    assert_eq!(
+        env.args().collect::<Vec<_>>(),
+        ["commands", "two words", "quoted", "", "last"]
+    );
     assert_eq!(env.arg_count(), 5);
     assert_eq!(env.arg(4).unwrap(), "");
     assert_eq!(env.arg(6), None);
@@ -51,7 +54,11 @@ fn reads_every_standard_variable() {
 #[test]
 fn every_proper_prefix_is_partial() {
     for cut in 0..STANDARD.len() {
-        assert_eq!(parse_env(&STANDARD[..cut]).unwrap(), Status::Partial, "cut at {cut}");
+        assert_eq!(
+            parse_env(&STANDARD[..cut]).unwrap(),
+            Status::Partial,
+            "cut at {cut}"
+        );
     }
 }
 
@@ -72,7 +79,8 @@ fn order_does_not_matter_and_unknown_names_are_kept() {
 
 #[test]
 fn tolerates_crlf_and_missing_space() {
-    let (env, used) = parse(b"agi_request: x\r\nagi_channel:SIP/1\r\nagi_accountcode: \r\n\r\nrest");
+    let (env, used) =
+        parse(b"agi_request: x\r\nagi_channel:SIP/1\r\nagi_accountcode: \r\n\r\nrest");
     assert_eq!(used, 56);
     assert_eq!(env.request().unwrap(), "x");
     assert_eq!(env.channel().unwrap(), "SIP/1");
@@ -99,16 +107,25 @@ fn refuses_what_is_not_an_environment_early() {
 
 #[test]
 fn limits_bound_lines_and_blocks() {
-    let mut d = EnvDecoder::new(Limits { max_line: 16, ..Limits::default() });
+    let mut d = EnvDecoder::new(Limits {
+        max_line: 16,
+        ..Limits::default()
+    });
     let err = d.decode(b"agi_request: 0123456789").unwrap_err();
     assert_eq!(err.kind, ParseErrorKind::LineTooLong { limit: 16 });
 
-    let limits = Limits { max_block: 40, ..Limits::default() };
+    let limits = Limits {
+        max_block: 40,
+        ..Limits::default()
+    };
     let mut d = EnvDecoder::new(limits);
     let block = b"agi_arg_1: aaaaaaaa\nagi_arg_2: bbbbbbbb\nagi_arg_3: c\n\n";
     let err = d.decode(block).unwrap_err();
     assert_eq!(err.kind, ParseErrorKind::BlockTooLong { limit: 40 });
-    assert!(EnvDecoder::new(limits).decode(&block[..40]).is_ok(), "at the limit is fine");
+    assert!(
+        EnvDecoder::new(limits).decode(&block[..40]).is_ok(),
+        "at the limit is fine"
+    );
 }
 
 #[test]
@@ -134,7 +151,9 @@ fn owned_form_matches_borrowed() {
     assert_eq!(owned.env(), env);
     let from_bytes = OwnedEnv::from_bytes(Bytes::from_static(STANDARD), Limits::default()).unwrap();
     assert_eq!(from_bytes, owned);
-    assert!(OwnedEnv::from_bytes(Bytes::from_static(b"agi_request: x\n"), Limits::default()).is_err());
+    assert!(
+        OwnedEnv::from_bytes(Bytes::from_static(b"agi_request: x\n"), Limits::default()).is_err()
+    );
 }
 
 proptest! {

@@ -25,20 +25,84 @@ Example return code: 200 result=1 (testvariable)\n\
 #[test]
 fn reply_table() {
     // (line, code, result, data, keyword, text)
-    let table: &[(&[u8], u16, &[u8], Option<&[u8]>, Option<&[u8]>, &[u8])] = &[
+    type Row = (
+        &'static [u8],
+        u16,
+        &'static [u8],
+        Option<&'static [u8]>,
+        Option<&'static [u8]>,
+        &'static [u8],
+    );
+    let table: &[Row] = &[
         (b"200 result=0\n", 200, b"0", None, None, b""),
         (b"200 result=-1\n", 200, b"-1", None, None, b""),
-        (b"200 result=1 (some value)\n", 200, b"1", Some(b"some value"), Some(b"some value"), b"(some value)"),
+        (
+            b"200 result=1 (some value)\n",
+            200,
+            b"1",
+            Some(b"some value"),
+            Some(b"some value"),
+            b"(some value)",
+        ),
         (b"200 result=1 ()\n", 200, b"1", Some(b""), Some(b""), b"()"),
-        (b"200 result=1 (he said \"hi\" (ok) )()\n", 200, b"1", Some(b"he said \"hi\" (ok) )("), Some(b"he said \"hi\" (ok"), b"(he said \"hi\" (ok) )()"),
-        (b"200 result= (timeout)\n", 200, b"", Some(b"timeout"), Some(b"timeout"), b"(timeout)"),
+        (
+            b"200 result=1 (he said \"hi\" (ok) )()\n",
+            200,
+            b"1",
+            Some(b"he said \"hi\" (ok) )("),
+            Some(b"he said \"hi\" (ok"),
+            b"(he said \"hi\" (ok) )()",
+        ),
+        (
+            b"200 result= (timeout)\n",
+            200,
+            b"",
+            Some(b"timeout"),
+            Some(b"timeout"),
+            b"(timeout)",
+        ),
         (b"200 result=\n", 200, b"", None, None, b""),
         (b"200 result=0042*\n", 200, b"0042*", None, None, b""),
-        (b"200 result=0 (timeout) endpos=0\n", 200, b"0", Some(b"timeout"), Some(b"timeout"), b"(timeout) endpos=0"),
-        (b"200 result=-1 Gosub label not found\n", 200, b"-1", None, None, b"Gosub label not found"),
-        (b"100 result=0 Trying...\n", 100, b"0", None, None, b"Trying..."),
-        (b"503 result=-2 Memory allocation failure\n", 503, b"-2", None, None, b"Memory allocation failure"),
-        (b"200 result=53 endpos=10560\r\n", 200, b"53", None, None, b"endpos=10560"),
+        (
+            b"200 result=0 (timeout) endpos=0\n",
+            200,
+            b"0",
+            Some(b"timeout"),
+            Some(b"timeout"),
+            b"(timeout) endpos=0",
+        ),
+        (
+            b"200 result=-1 Gosub label not found\n",
+            200,
+            b"-1",
+            None,
+            None,
+            b"Gosub label not found",
+        ),
+        (
+            b"100 result=0 Trying...\n",
+            100,
+            b"0",
+            None,
+            None,
+            b"Trying...",
+        ),
+        (
+            b"503 result=-2 Memory allocation failure\n",
+            503,
+            b"-2",
+            None,
+            None,
+            b"Memory allocation failure",
+        ),
+        (
+            b"200 result=53 endpos=10560\r\n",
+            200,
+            b"53",
+            None,
+            None,
+            b"endpos=10560",
+        ),
     ];
     for &(line, code, result, data, keyword, text) in table {
         let r = reply(line);
@@ -63,37 +127,68 @@ fn fields_after_the_keyword() {
     let r = reply(b"200 result=0 endpos=-1\n");
     assert_eq!(r.field("endpos"), Some(&b"-1"[..]));
     assert_eq!(r.result_int(), Some(0));
-    assert_eq!(reply(b"200 result=1 (digit) digit=5 endpos=0\n").field("digit"), Some(&b"5"[..]));
+    assert_eq!(
+        reply(b"200 result=1 (digit) digit=5 endpos=0\n").field("digit"),
+        Some(&b"5"[..])
+    );
 }
 
 #[test]
 fn codes_and_hangup() {
     assert_eq!(frame(b"HANGUP\n"), Frame::Hangup);
-    assert_eq!(frame(b"510 Invalid or unknown command\n"), Frame::InvalidCommand);
-    assert_eq!(frame(b"511 Command Not Permitted on a dead channel or intercept routine\n"), Frame::DeadChannel);
+    assert_eq!(
+        frame(b"510 Invalid or unknown command\n"),
+        Frame::InvalidCommand
+    );
+    assert_eq!(
+        frame(b"511 Command Not Permitted on a dead channel or intercept routine\n"),
+        Frame::DeadChannel
+    );
     assert_eq!(
         frame(b"520 Invalid command syntax.  Proper usage not available.\n"),
-        Frame::Usage(Usage { text: b"Invalid command syntax.  Proper usage not available." })
+        Frame::Usage(Usage {
+            text: b"Invalid command syntax.  Proper usage not available."
+        })
     );
-    assert_eq!(frame(b"404 nope\n"), Frame::Other { code: 404, text: b"nope" });
+    assert_eq!(
+        frame(b"404 nope\n"),
+        Frame::Other {
+            code: 404,
+            text: b"nope"
+        }
+    );
 }
 
 #[test]
 fn usage_block_is_one_frame_whatever_it_holds() {
-    let Frame::Usage(u) = frame(USAGE) else { panic!() };
+    let Frame::Usage(u) = frame(USAGE) else {
+        panic!()
+    };
     assert_eq!(
         u.text,
         &b"Retrieves an entry in the Asterisk database.\nExample return code: 200 result=1 (testvariable)\n"[..]
     );
-    let Frame::Usage(u) = frame(b"520-x\n520 End of proper usage.\n") else { panic!() };
+    let Frame::Usage(u) = frame(b"520-x\n520 End of proper usage.\n") else {
+        panic!()
+    };
     assert_eq!(u.text, b"");
 }
 
 #[test]
 fn every_proper_prefix_is_partial() {
-    for whole in [USAGE, b"200 result=1 (x)\n", b"HANGUP\n", b"510 Invalid or unknown command\n"] {
+    for whole in [
+        USAGE,
+        b"200 result=1 (x)\n",
+        b"HANGUP\n",
+        b"510 Invalid or unknown command\n",
+    ] {
         for cut in 0..whole.len() {
-            assert_eq!(parse_frame(&whole[..cut]).unwrap(), Status::Partial, "{cut} of {:?}", whole.escape_ascii().to_string());
+            assert_eq!(
+                parse_frame(&whole[..cut]).unwrap(),
+                Status::Partial,
+                "{cut} of {:?}",
+                whole.escape_ascii().to_string()
+            );
         }
     }
 }
@@ -108,18 +203,31 @@ fn malformed_lines_name_what_and_where() {
         (b"200\n", ParseErrorKind::InvalidLine, 0),
         (b"200 result=abc\n", ParseErrorKind::InvalidResult, 11),
         (b"200 result=1(x)\n", ParseErrorKind::InvalidResult, 11),
-        (b"200 result=1 (unterminated\n", ParseErrorKind::UnterminatedData, 13),
+        (
+            b"200 result=1 (unterminated\n",
+            ParseErrorKind::UnterminatedData,
+            13,
+        ),
         (b"\n", ParseErrorKind::InvalidLine, 0),
     ];
     for &(input, kind, offset) in cases {
         let err = parse_frame(input).unwrap_err();
-        assert_eq!((err.kind, err.offset), (kind, offset), "{:?}", input.escape_ascii().to_string());
+        assert_eq!(
+            (err.kind, err.offset),
+            (kind, offset),
+            "{:?}",
+            input.escape_ascii().to_string()
+        );
     }
 }
 
 #[test]
 fn long_lines_are_refused_before_and_after_the_lf() {
-    let limits = Limits { max_line: 20, max_block: 64, ..Limits::default() };
+    let limits = Limits {
+        max_line: 20,
+        max_block: 64,
+        ..Limits::default()
+    };
     let long = b"200 result=1 (0123456789)\n";
     for input in [&long[..], &long[..24]] {
         let err = FrameDecoder::new(limits).decode(input).unwrap_err();
@@ -140,7 +248,10 @@ fn decoder_resumes_a_usage_block() {
         let status = d.decode(&buf).unwrap();
         assert_eq!(status.is_complete(), buf.len() == USAGE.len());
     }
-    assert_eq!(d.decode(b"HANGUP\n").unwrap().complete().unwrap().0, Frame::Hangup);
+    assert_eq!(
+        d.decode(b"HANGUP\n").unwrap().complete().unwrap().0,
+        Frame::Hangup
+    );
 }
 
 proptest! {
