@@ -1,14 +1,50 @@
-//! Sync and async clients for the Asterisk Gateway Interface, built on
-//! [`agi_proto`].
+//! Clients for the Asterisk Gateway Interface (AGI), built on the sans-I/O
+//! core [`agi_proto`].
 //!
-//! Not written yet: this crate currently only re-exports the protocol core so
-//! that the workspace layout is in place. See the project's open issues.
+//! - [`sync::Channel`]: blocking, over `std::io`: standard AGI programs in
+//!   `agi-bin` ([`sync::Channel::stdio`], SIGHUP handled), blocking FastAGI
+//!   ([`sync::Channel::tcp`]), EAGI audio ([`sync::Audio`]).
+//! - `aio::Channel` (feature `tokio`): the same over tokio.
+//! - `testing::FakeAsterisk` (feature `testing`): a scripted Asterisk for
+//!   tests of both.
 //!
-//! ```
-//! let reply = agi_client::proto::parse_frame(b"200 result=0\n").unwrap();
-//! assert!(reply.is_complete());
+//! Every AGI command is a struct in [`agi_proto::command`]; both channels
+//! send any of them through one generic `send`, and offer one method per
+//! command (`answer()`, `stream_file(..)`, `get_variable(..)`, `exec(..)`…)
+//! generated from one table.
+//!
+//! ```no_run
+//! // A standard AGI program: Asterisk runs it from agi-bin.
+//! use agi_client::sync::Channel;
+//!
+//! fn main() -> Result<(), agi_client::Error> {
+//!     let mut chan = Channel::stdio()?;
+//!     let exten = chan.env().arg(1).map(|v| v.to_string()).unwrap_or_default();
+//!     chan.verbose(&format!("called for {exten}"))?;
+//!     match chan.exec("Dial", &format!("SIP/{exten},5")) {
+//!         Ok(_) => {}
+//!         Err(e) if e.is_hangup() => return Ok(()),
+//!         Err(e) => return Err(e),
+//!     }
+//!     chan.hangup()
+//! }
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod commands;
+mod core;
+mod error;
+mod options;
+pub mod sync;
+
+#[cfg(feature = "tokio")]
+pub mod aio;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use agi_proto as proto;
+pub use error::Error;
+pub use options::Options;

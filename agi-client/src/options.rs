@@ -1,0 +1,49 @@
+//! Settings shared by both clients.
+
+use std::time::Duration;
+
+use agi_proto::Limits;
+
+/// How a channel reads and how long it waits.
+///
+/// ```
+/// use std::time::Duration;
+/// use agi_client::Options;
+///
+/// let options = Options {
+///     command_timeout: Some(Duration::from_secs(300)),
+///     ..Options::default()
+/// };
+/// assert!(options.handle_sighup);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+
+pub struct Options {
+    /// Longest reply line (default 64 KiB), longest environment block or
+    /// usage block (default 256 KiB). The command-line limit is taken from
+    /// the peer's `agi_version` once the environment is read.
+    pub limits: Limits,
+    /// Longest wait for the environment block; `None` waits as long as the
+    /// transport does. Enforced by the async client and by sync TCP channels.
+    pub env_timeout: Option<Duration>,
+    /// Longest wait for one command's reply; `None` (the default) waits
+    /// forever, since STREAM FILE or Dial legitimately take minutes. Enforced
+    /// by the async client and by sync TCP channels. A command that times out
+    /// poisons the channel (its late reply would answer the next command).
+    pub command_timeout: Option<Duration>,
+    /// Standard AGI only: catch the SIGHUP Asterisk sends on hangup instead
+    /// of dying of it (the default action), and record the hangup. Default
+    /// `true`; needs the `sighup` feature.
+    pub handle_sighup: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            env_timeout: Some(Duration::from_secs(10)),
+            command_timeout: None,
+            handle_sighup: true,
+        }
+    }
+}
