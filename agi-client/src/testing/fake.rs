@@ -116,12 +116,14 @@ pub struct FakeAsterisk {
 #[derive(Debug, Default)]
 pub struct Builder {
     env: Vec<u8>,
+    /// `env` is sent exactly as given, final empty line included (or not).
+    env_exact: bool,
     steps: Vec<Step>,
 }
 
 fn line(text: &[u8]) -> Vec<u8> {
     let mut v = text.to_vec();
-    if !v.ends_with(b"\n") {
+    if !v.is_empty() && !v.ends_with(b"\n") {
         v.push(b'\n');
     }
     v
@@ -137,18 +139,17 @@ impl Builder {
         self
     }
 
-    /// Uses `block` (lines and the final empty line) as the environment.
+    /// Sends exactly `block` as the environment: include the final empty
+    /// line, or leave it out to test a block that never ends.
     pub fn env_block(mut self, block: impl AsRef<[u8]>) -> Self {
         self.env = block.as_ref().to_vec();
-        if self.env.ends_with(b"\n\n") {
-            self.env.pop();
-        }
+        self.env_exact = true;
         self
     }
 
     /// The program must send `command` next (compared after tokenizing);
     /// Asterisk answers `reply` (an LF is added if missing; several lines,
-    /// `HANGUP` lines included, may be given).
+    /// `HANGUP` lines included, may be given; empty sends nothing yet).
     pub fn expect(mut self, command: impl AsRef<[u8]>, reply: impl AsRef<[u8]>) -> Self {
         self.steps.push(Step::Expect {
             command: command
@@ -195,7 +196,9 @@ impl Builder {
     pub fn build(self) -> FakeAsterisk {
         let mut state = State::default();
         state.outbox.extend(self.env.iter().copied());
-        state.outbox.push_back(b'\n');
+        if !self.env_exact {
+            state.outbox.push_back(b'\n');
+        }
         state.steps = self.steps.into();
         state.advance();
         FakeAsterisk {
