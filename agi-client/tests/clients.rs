@@ -65,113 +65,179 @@ fn env() -> agi_client::testing::Builder {
         .env("agi_calleridname", b"Ren\xe9e")
 }
 
-both!(every_method, env()
-    .expect("ANSWER", "200 result=0")
-    .expect("HANGUP", "200 result=1")
-    .expect("CHANNEL STATUS", "200 result=6")
-    .expect("SET AUTOHANGUP 30", "200 result=0")
-    .expect("NOOP", "200 result=0")
-    .expect("VERBOSE \"hello there\"", "200 result=1")
-    .expect("EXEC Dial SIP/bob,5", "200 result=0")
-    .expect("GOSUB sub s 1 a,b", "100 result=0 Trying...\n200 result=0 Gosub complete")
-    .expect("SET CONTEXT sales", "200 result=0")
-    .expect("SET EXTENSION 101", "200 result=0")
-    .expect("SET PRIORITY 1", "200 result=0")
-    .expect("SET VARIABLE X \"a b\"", "200 result=1")
-    .expect("GET VARIABLE X", "200 result=1 (a b)")
-    .expect("GET FULL VARIABLE ${LONG}", "200 result=1 (whole)")
-    .expect("GET FULL VARIABLE ${CALLERID(name)}", "200 result=1 (Bob)")
-    .expect("DATABASE GET fam key", "200 result=0")
-    .expect("DATABASE PUT fam key val", "200 result=1")
-    .expect("DATABASE DEL fam key", "200 result=1")
-    .expect("DATABASE DELTREE fam", "200 result=0")
-    .expect("STREAM FILE beep \"\"", "200 result=0 endpos=3520")
-    .expect("CONTROL STREAM FILE beep 9", "200 result=57 endpos=1280")
-    .expect("GET OPTION menu 12 5000", "200 result=50 endpos=100")
-    .expect("GET DATA enter 3000 4", "200 result=1234")
-    .expect("SAY DIGITS 123 \"\"", "200 result=0")
-    .expect("SAY NUMBER 42 #", "200 result=35")
-    .expect("SAY ALPHA abc \"\"", "200 result=0")
-    .expect("SAY PHONETIC abc \"\"", "200 result=0")
-    .expect("SAY DATE 0 \"\"", "200 result=0")
-    .expect("SAY TIME 0 \"\"", "200 result=0")
-    .expect("SAY DATETIME 0 \"\"", "200 result=0")
-    .expect("SET MUSIC on", "200 result=0")
-    .expect("WAIT FOR DIGIT 1000", "200 result=0")
-    .expect("RECORD FILE msg wav # 60000", "200 result=35 (dtmf) endpos=16000")
-    .expect("RECEIVE CHAR 100", "200 result=65")
-    .expect("RECEIVE TEXT 100", "200 result=1 (hi)")
-    .expect("SEND TEXT hello", "200 result=0")
-    .expect("SEND IMAGE logo", "200 result=0")
-    .expect("TDD MODE on", "200 result=1")
-    .expect("SET CALLERID \"\\\"Bob\\\" <101>\"", "200 result=1")
-    .expect("SPEECH CREATE", "200 result=1")
-    .expect("SPEECH SET confidence 50", "200 result=1")
-    .expect("SPEECH LOAD GRAMMAR g /g.gram", "200 result=1")
-    .expect("SPEECH ACTIVATE GRAMMAR g", "200 result=1")
-    .expect("SPEECH RECOGNIZE prompt 5", "200 result=1 (timeout) endpos=0")
-    .expect("SPEECH DEACTIVATE GRAMMAR g", "200 result=1")
-    .expect("SPEECH UNLOAD GRAMMAR g", "200 result=1")
-    .expect("SPEECH DESTROY", "200 result=1")
-    .expect("ASYNCAGI BREAK", "200 result=0")
-    .build(), |chan| {
-    let hash = EscapeDigits::new("#").unwrap();
-    assert_eq!(chan.env().callerid_name().unwrap().as_bytes(), b"Ren\xe9e");
-    aw!(chan.answer()).unwrap();
-    aw!(chan.hangup()).unwrap();
-    assert_eq!(aw!(chan.channel_status()).unwrap(), Some(ChannelState::Up));
-    aw!(chan.set_autohangup(Duration::from_secs(30))).unwrap();
-    aw!(chan.noop()).unwrap();
-    aw!(chan.verbose("hello there")).unwrap();
-    assert_eq!(aw!(chan.exec("Dial", "SIP/bob,5")).unwrap(), 0);
-    assert_eq!(aw!(chan.gosub("sub", "s", "1", "a,b")).unwrap(), GosubEnd::Complete);
-    aw!(chan.set_context("sales")).unwrap();
-    aw!(chan.set_extension("101")).unwrap();
-    aw!(chan.set_priority("1")).unwrap();
-    aw!(chan.set_variable("X", "a b")).unwrap();
-    assert_eq!(aw!(chan.get_variable("X")).unwrap(), Some(v("a b")));
-    assert_eq!(aw!(chan.get_variable_whole("LONG")).unwrap(), v("whole"));
-    assert_eq!(aw!(chan.get_full_variable("${CALLERID(name)}")).unwrap(), v("Bob"));
-    assert_eq!(aw!(chan.database_get("fam", "key")).unwrap(), None);
-    aw!(chan.database_put("fam", "key", "val")).unwrap();
-    aw!(chan.database_del("fam", "key")).unwrap();
-    assert!(aw!(chan.database_deltree("fam")).unwrap());
-    assert_eq!(aw!(chan.stream_file("beep", EscapeDigits::NONE)).unwrap(), Playback { digit: None, endpos: 3520 });
-    assert_eq!(
-        aw!(chan.control_stream_file("beep", EscapeDigits::new("9").unwrap())).unwrap(),
-        ControlPlayback { digit: Some(d('9')), endpos_ms: Some(1280) }
-    );
-    let menu = aw!(chan.get_option("menu", EscapeDigits::new("12").unwrap(), Duration::from_secs(5))).unwrap();
-    assert_eq!(menu.digit, Some(d('2')));
-    assert_eq!(aw!(chan.get_data("enter", Duration::from_secs(3), 4)).unwrap(), Input { digits: "1234".into(), timed_out: false });
-    assert_eq!(aw!(chan.say_digits("123", EscapeDigits::NONE)).unwrap(), None);
-    assert_eq!(aw!(chan.say_number(42, hash)).unwrap(), Some(d('#')));
-    assert_eq!(aw!(chan.say_alpha("abc", EscapeDigits::NONE)).unwrap(), None);
-    assert_eq!(aw!(chan.say_phonetic("abc", EscapeDigits::NONE)).unwrap(), None);
-    assert_eq!(aw!(chan.say_date(0, EscapeDigits::NONE)).unwrap(), None);
-    assert_eq!(aw!(chan.say_time(0, EscapeDigits::NONE)).unwrap(), None);
-    assert_eq!(aw!(chan.say_datetime(0, EscapeDigits::NONE)).unwrap(), None);
-    aw!(chan.set_music(true)).unwrap();
-    assert_eq!(aw!(chan.wait_for_digit(Duration::from_secs(1))).unwrap(), None);
-    let rec = aw!(chan.record_file("msg", "wav", hash, Duration::from_secs(60))).unwrap();
-    assert_eq!(rec, Recording { end: RecordEnd::Digit(d('#')), endpos: 16000 });
-    assert_eq!(aw!(chan.receive_char(Duration::from_millis(100))).unwrap(), Some(b'A'));
-    assert_eq!(aw!(chan.receive_text(Duration::from_millis(100))).unwrap(), Some(v("hi")));
-    aw!(chan.send_text("hello")).unwrap();
-    aw!(chan.send_image("logo")).unwrap();
-    assert!(aw!(chan.tdd_mode(Tdd::On)).unwrap());
-    aw!(chan.set_callerid("\"Bob\" <101>")).unwrap();
-    aw!(chan.speech_create()).unwrap();
-    aw!(chan.speech_set("confidence", "50")).unwrap();
-    aw!(chan.speech_load_grammar("g", "/g.gram")).unwrap();
-    aw!(chan.speech_activate_grammar("g")).unwrap();
-    assert_eq!(aw!(chan.speech_recognize("prompt", Duration::from_secs(5))).unwrap(), SpeechOutcome::Timeout { endpos: 0 });
-    aw!(chan.speech_deactivate_grammar("g")).unwrap();
-    aw!(chan.speech_unload_grammar("g")).unwrap();
-    aw!(chan.speech_destroy()).unwrap();
-    aw!(chan.asyncagi_break()).unwrap();
-    assert!(!chan.is_hung_up());
-});
+both!(
+    every_method,
+    env()
+        .expect("ANSWER", "200 result=0")
+        .expect("HANGUP", "200 result=1")
+        .expect("CHANNEL STATUS", "200 result=6")
+        .expect("SET AUTOHANGUP 30", "200 result=0")
+        .expect("NOOP", "200 result=0")
+        .expect("VERBOSE \"hello there\"", "200 result=1")
+        .expect("EXEC Dial SIP/bob,5", "200 result=0")
+        .expect(
+            "GOSUB sub s 1 a,b",
+            "100 result=0 Trying...\n200 result=0 Gosub complete"
+        )
+        .expect("SET CONTEXT sales", "200 result=0")
+        .expect("SET EXTENSION 101", "200 result=0")
+        .expect("SET PRIORITY 1", "200 result=0")
+        .expect("SET VARIABLE X \"a b\"", "200 result=1")
+        .expect("GET VARIABLE X", "200 result=1 (a b)")
+        .expect("GET FULL VARIABLE ${LONG}", "200 result=1 (whole)")
+        .expect("GET FULL VARIABLE ${CALLERID(name)}", "200 result=1 (Bob)")
+        .expect("DATABASE GET fam key", "200 result=0")
+        .expect("DATABASE PUT fam key val", "200 result=1")
+        .expect("DATABASE DEL fam key", "200 result=1")
+        .expect("DATABASE DELTREE fam", "200 result=0")
+        .expect("STREAM FILE beep \"\"", "200 result=0 endpos=3520")
+        .expect("CONTROL STREAM FILE beep 9", "200 result=57 endpos=1280")
+        .expect("GET OPTION menu 12 5000", "200 result=50 endpos=100")
+        .expect("GET DATA enter 3000 4", "200 result=1234")
+        .expect("SAY DIGITS 123 \"\"", "200 result=0")
+        .expect("SAY NUMBER 42 #", "200 result=35")
+        .expect("SAY ALPHA abc \"\"", "200 result=0")
+        .expect("SAY PHONETIC abc \"\"", "200 result=0")
+        .expect("SAY DATE 0 \"\"", "200 result=0")
+        .expect("SAY TIME 0 \"\"", "200 result=0")
+        .expect("SAY DATETIME 0 \"\"", "200 result=0")
+        .expect("SET MUSIC on", "200 result=0")
+        .expect("WAIT FOR DIGIT 1000", "200 result=0")
+        .expect(
+            "RECORD FILE msg wav # 60000",
+            "200 result=35 (dtmf) endpos=16000"
+        )
+        .expect("RECEIVE CHAR 100", "200 result=65")
+        .expect("RECEIVE TEXT 100", "200 result=1 (hi)")
+        .expect("SEND TEXT hello", "200 result=0")
+        .expect("SEND IMAGE logo", "200 result=0")
+        .expect("TDD MODE on", "200 result=1")
+        .expect("SET CALLERID \"\\\"Bob\\\" <101>\"", "200 result=1")
+        .expect("SPEECH CREATE", "200 result=1")
+        .expect("SPEECH SET confidence 50", "200 result=1")
+        .expect("SPEECH LOAD GRAMMAR g /g.gram", "200 result=1")
+        .expect("SPEECH ACTIVATE GRAMMAR g", "200 result=1")
+        .expect(
+            "SPEECH RECOGNIZE prompt 5",
+            "200 result=1 (timeout) endpos=0"
+        )
+        .expect("SPEECH DEACTIVATE GRAMMAR g", "200 result=1")
+        .expect("SPEECH UNLOAD GRAMMAR g", "200 result=1")
+        .expect("SPEECH DESTROY", "200 result=1")
+        .expect("ASYNCAGI BREAK", "200 result=0")
+        .build(),
+    |chan| {
+        let hash = EscapeDigits::new("#").unwrap();
+        assert_eq!(chan.env().callerid_name().unwrap().as_bytes(), b"Ren\xe9e");
+        aw!(chan.answer()).unwrap();
+        aw!(chan.hangup()).unwrap();
+        assert_eq!(aw!(chan.channel_status()).unwrap(), Some(ChannelState::Up));
+        aw!(chan.set_autohangup(Duration::from_secs(30))).unwrap();
+        aw!(chan.noop()).unwrap();
+        aw!(chan.verbose("hello there")).unwrap();
+        assert_eq!(aw!(chan.exec("Dial", "SIP/bob,5")).unwrap(), 0);
+        assert_eq!(
+            aw!(chan.gosub("sub", "s", "1", "a,b")).unwrap(),
+            GosubEnd::Complete
+        );
+        aw!(chan.set_context("sales")).unwrap();
+        aw!(chan.set_extension("101")).unwrap();
+        aw!(chan.set_priority("1")).unwrap();
+        aw!(chan.set_variable("X", "a b")).unwrap();
+        assert_eq!(aw!(chan.get_variable("X")).unwrap(), Some(v("a b")));
+        assert_eq!(aw!(chan.get_variable_whole("LONG")).unwrap(), v("whole"));
+        assert_eq!(
+            aw!(chan.get_full_variable("${CALLERID(name)}")).unwrap(),
+            v("Bob")
+        );
+        assert_eq!(aw!(chan.database_get("fam", "key")).unwrap(), None);
+        aw!(chan.database_put("fam", "key", "val")).unwrap();
+        aw!(chan.database_del("fam", "key")).unwrap();
+        assert!(aw!(chan.database_deltree("fam")).unwrap());
+        assert_eq!(
+            aw!(chan.stream_file("beep", EscapeDigits::NONE)).unwrap(),
+            Playback {
+                digit: None,
+                endpos: 3520
+            }
+        );
+        assert_eq!(
+            aw!(chan.control_stream_file("beep", EscapeDigits::new("9").unwrap())).unwrap(),
+            ControlPlayback {
+                digit: Some(d('9')),
+                endpos_ms: Some(1280)
+            }
+        );
+        let menu = aw!(chan.get_option(
+            "menu",
+            EscapeDigits::new("12").unwrap(),
+            Duration::from_secs(5)
+        ))
+        .unwrap();
+        assert_eq!(menu.digit, Some(d('2')));
+        assert_eq!(
+            aw!(chan.get_data("enter", Duration::from_secs(3), 4)).unwrap(),
+            Input {
+                digits: "1234".into(),
+                timed_out: false
+            }
+        );
+        assert_eq!(
+            aw!(chan.say_digits("123", EscapeDigits::NONE)).unwrap(),
+            None
+        );
+        assert_eq!(aw!(chan.say_number(42, hash)).unwrap(), Some(d('#')));
+        assert_eq!(
+            aw!(chan.say_alpha("abc", EscapeDigits::NONE)).unwrap(),
+            None
+        );
+        assert_eq!(
+            aw!(chan.say_phonetic("abc", EscapeDigits::NONE)).unwrap(),
+            None
+        );
+        assert_eq!(aw!(chan.say_date(0, EscapeDigits::NONE)).unwrap(), None);
+        assert_eq!(aw!(chan.say_time(0, EscapeDigits::NONE)).unwrap(), None);
+        assert_eq!(aw!(chan.say_datetime(0, EscapeDigits::NONE)).unwrap(), None);
+        aw!(chan.set_music(true)).unwrap();
+        assert_eq!(
+            aw!(chan.wait_for_digit(Duration::from_secs(1))).unwrap(),
+            None
+        );
+        let rec = aw!(chan.record_file("msg", "wav", hash, Duration::from_secs(60))).unwrap();
+        assert_eq!(
+            rec,
+            Recording {
+                end: RecordEnd::Digit(d('#')),
+                endpos: 16000
+            }
+        );
+        assert_eq!(
+            aw!(chan.receive_char(Duration::from_millis(100))).unwrap(),
+            Some(b'A')
+        );
+        assert_eq!(
+            aw!(chan.receive_text(Duration::from_millis(100))).unwrap(),
+            Some(v("hi"))
+        );
+        aw!(chan.send_text("hello")).unwrap();
+        aw!(chan.send_image("logo")).unwrap();
+        assert!(aw!(chan.tdd_mode(Tdd::On)).unwrap());
+        aw!(chan.set_callerid("\"Bob\" <101>")).unwrap();
+        aw!(chan.speech_create()).unwrap();
+        aw!(chan.speech_set("confidence", "50")).unwrap();
+        aw!(chan.speech_load_grammar("g", "/g.gram")).unwrap();
+        aw!(chan.speech_activate_grammar("g")).unwrap();
+        assert_eq!(
+            aw!(chan.speech_recognize("prompt", Duration::from_secs(5))).unwrap(),
+            SpeechOutcome::Timeout { endpos: 0 }
+        );
+        aw!(chan.speech_deactivate_grammar("g")).unwrap();
+        aw!(chan.speech_unload_grammar("g")).unwrap();
+        aw!(chan.speech_destroy()).unwrap();
+        aw!(chan.asyncagi_break()).unwrap();
+        assert!(!chan.is_hung_up());
+    }
+);
 
 both!(error_codes, env()
     .expect("FOO BAR", "510 Invalid or unknown command")
@@ -204,103 +270,195 @@ both!(error_codes, env()
     aw!(chan.noop()).unwrap();
 });
 
-both!(hangup_lines_wherever_they_arrive, env()
-    .hangup()
-    .expect("NOOP", "200 result=0")
-    .expect("STREAM FILE demo-congrats \"\"", "200 result=-1 endpos=12000\nHANGUP")
-    .expect("NOOP", "HANGUP\n200 result=0")
-    .expect("GOSUB sub s 1", "100 result=0 Trying...\n200 result=0 Gosub complete (abnormal exit)\nHANGUP")
-    .expect("HANGUP", "511 Command Not Permitted on a dead channel or intercept routine\nHANGUP")
-    .close()
-    .build(), |chan| {
-    aw!(chan.noop()).unwrap();
-    assert!(chan.is_hung_up(), "a HANGUP while idle is seen with the next reply");
-    let err = aw!(chan.stream_file("demo-congrats", EscapeDigits::NONE)).unwrap_err();
-    assert!(matches!(err, Error::Failure(Failure::Rejected { result: -1, .. })), "{err:?}");
-    aw!(chan.noop()).unwrap();
-    assert_eq!(aw!(chan.send(&Gosub::new("sub", "s", "1"))).unwrap(), GosubEnd::AbnormalExit);
-    assert!(aw!(chan.hangup()).unwrap_err().is_dead_channel());
-    // Asterisk closed after its last HANGUP: a hangup, not an I/O error.
-    assert!(matches!(aw!(chan.noop()), Err(Error::HungUp)));
-});
+both!(
+    hangup_lines_wherever_they_arrive,
+    env()
+        .hangup()
+        .expect("NOOP", "200 result=0")
+        .expect(
+            "STREAM FILE demo-congrats \"\"",
+            "200 result=-1 endpos=12000\nHANGUP"
+        )
+        .expect("NOOP", "HANGUP\n200 result=0")
+        .expect(
+            "GOSUB sub s 1",
+            "100 result=0 Trying...\n200 result=0 Gosub complete (abnormal exit)\nHANGUP"
+        )
+        .expect(
+            "HANGUP",
+            "511 Command Not Permitted on a dead channel or intercept routine\nHANGUP"
+        )
+        .close()
+        .build(),
+    |chan| {
+        aw!(chan.noop()).unwrap();
+        assert!(
+            chan.is_hung_up(),
+            "a HANGUP while idle is seen with the next reply"
+        );
+        let err = aw!(chan.stream_file("demo-congrats", EscapeDigits::NONE)).unwrap_err();
+        assert!(
+            matches!(err, Error::Failure(Failure::Rejected { result: -1, .. })),
+            "{err:?}"
+        );
+        aw!(chan.noop()).unwrap();
+        assert_eq!(
+            aw!(chan.send(&Gosub::new("sub", "s", "1"))).unwrap(),
+            GosubEnd::AbnormalExit
+        );
+        assert!(aw!(chan.hangup()).unwrap_err().is_dead_channel());
+        // Asterisk closed after its last HANGUP: a hangup, not an I/O error.
+        assert!(matches!(aw!(chan.noop()), Err(Error::HungUp)));
+    }
+);
 
-both!(eof_after_hangup_is_a_hangup, env()
-    .expect("ANSWER", "200 result=0")
-    .hangup()
-    .hangup()
-    .close()
-    .build(), |chan| {
-    aw!(chan.answer()).unwrap();
-    assert!(chan.is_hung_up());
-    assert!(matches!(aw!(chan.noop()), Err(Error::HungUp)));
-});
+both!(
+    eof_after_hangup_is_a_hangup,
+    env()
+        .expect("ANSWER", "200 result=0")
+        .hangup()
+        .hangup()
+        .close()
+        .build(),
+    |chan| {
+        aw!(chan.answer()).unwrap();
+        assert!(chan.is_hung_up());
+        assert!(matches!(aw!(chan.noop()), Err(Error::HungUp)));
+    }
+);
 
-both!(eof_mid_reply, env()
-    .expect("ANSWER", "")
-    .send_raw("200 resu")
-    .close()
-    .build(), |chan| {
-    let err = aw!(chan.answer()).unwrap_err();
-    assert!(matches!(err, Error::Parse(e) if e.kind == ParseErrorKind::UnexpectedEof), "{err:?}");
-});
+both!(
+    eof_mid_reply,
+    env()
+        .expect("ANSWER", "")
+        .send_raw("200 resu")
+        .close()
+        .build(),
+    |chan| {
+        let err = aw!(chan.answer()).unwrap_err();
+        assert!(
+            matches!(err, Error::Parse(e) if e.kind == ParseErrorKind::UnexpectedEof),
+            "{err:?}"
+        );
+    }
+);
 
-both!(eof_without_hangup_is_closed, env().expect("ANSWER", "").close().build(), |chan| {
-    assert!(matches!(aw!(chan.answer()), Err(Error::Closed)));
-});
+both!(
+    eof_without_hangup_is_closed,
+    env().expect("ANSWER", "").close().build(),
+    |chan| {
+        assert!(matches!(aw!(chan.answer()), Err(Error::Closed)));
+    }
+);
 
-both!(over_long_reply_line, env().expect("NOOP", "").send_raw(vec![b'2'; 70_000]).build(), |chan| {
-    let err = aw!(chan.noop()).unwrap_err();
-    assert!(matches!(err, Error::Parse(e) if e.kind == ParseErrorKind::InvalidLine || matches!(e.kind, ParseErrorKind::LineTooLong { .. })), "{err:?}");
-});
+both!(
+    over_long_reply_line,
+    env()
+        .expect("NOOP", "")
+        .send_raw(vec![b'2'; 70_000])
+        .build(),
+    |chan| {
+        let err = aw!(chan.noop()).unwrap_err();
+        assert!(
+            matches!(err, Error::Parse(e) if e.kind == ParseErrorKind::InvalidLine || matches!(e.kind, ParseErrorKind::LineTooLong { .. })),
+            "{err:?}"
+        );
+    }
+);
 
 both!(over_long_command_is_refused_unsent, env().build(), |chan| {
     // agi_version 22.5.2 allows 2046 bytes before the LF.
     let long = "x".repeat(2040);
     let err = aw!(chan.set_variable("X", long.as_str())).unwrap_err();
-    assert!(matches!(err, Error::Encode(agi_proto::EncodeError::TooLong { max: 2046, .. })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Encode(agi_proto::EncodeError::TooLong { max: 2046, .. })
+        ),
+        "{err:?}"
+    );
     let err = aw!(chan.verbose("two\nEXEC System reboot")).unwrap_err();
-    assert!(matches!(err, Error::Encode(agi_proto::EncodeError::ForbiddenByte { byte: b'\n', .. })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Encode(agi_proto::EncodeError::ForbiddenByte { byte: b'\n', .. })
+        ),
+        "{err:?}"
+    );
 });
 
-both!(non_utf8_values, env()
-    .expect("GET VARIABLE NAME", b"200 result=1 (Jos\xe9)".as_slice())
-    .expect(b"SET VARIABLE NAME \"Jos\xe9 M\"".as_slice(), "200 result=1")
-    .build(), |chan| {
-    let name = aw!(chan.get_variable("NAME")).unwrap().unwrap();
-    assert_eq!(name.as_bytes(), b"Jos\xe9");
-    assert!(name.to_str().is_err());
-    aw!(chan.set_variable("NAME", b"Jos\xe9 M".as_slice())).unwrap();
-});
+both!(
+    non_utf8_values,
+    env()
+        .expect("GET VARIABLE NAME", b"200 result=1 (Jos\xe9)".as_slice())
+        .expect(
+            b"SET VARIABLE NAME \"Jos\xe9 M\"".as_slice(),
+            "200 result=1"
+        )
+        .build(),
+    |chan| {
+        let name = aw!(chan.get_variable("NAME")).unwrap().unwrap();
+        assert_eq!(name.as_bytes(), b"Jos\xe9");
+        assert!(name.to_str().is_err());
+        aw!(chan.set_variable("NAME", b"Jos\xe9 M".as_slice())).unwrap();
+    }
+);
 
 #[test]
 fn sync_garbage_instead_of_environment() {
-    let fake = FakeAsterisk::builder().env_block("GET / HTTP/1.1\n\n").build();
+    let fake = FakeAsterisk::builder()
+        .env_block("GET / HTTP/1.1\n\n")
+        .build();
     let err = agi_client::sync::Channel::new(fake.clone(), fake).unwrap_err();
-    assert!(matches!(err, Error::Parse(e) if e.kind == ParseErrorKind::NotEnvironment), "{err:?}");
+    assert!(
+        matches!(err, Error::Parse(e) if e.kind == ParseErrorKind::NotEnvironment),
+        "{err:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn aio_peer_that_stops_sending_times_out_and_poisons() {
     let fake = env().expect("ANSWER", "").stall().build();
-    let options = agi_client::Options { command_timeout: Some(Duration::from_secs(5)), ..Default::default() };
-    let mut chan = agi_client::aio::Channel::with_options(fake.clone(), fake.clone(), options).await.unwrap();
+    let options = agi_client::Options {
+        command_timeout: Some(Duration::from_secs(5)),
+        ..Default::default()
+    };
+    let mut chan = agi_client::aio::Channel::with_options(fake.clone(), fake.clone(), options)
+        .await
+        .unwrap();
     let err = chan.answer().await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { after } if after == Duration::from_secs(5)), "{err:?}");
+    assert!(
+        matches!(err, Error::Timeout { after } if after == Duration::from_secs(5)),
+        "{err:?}"
+    );
     assert!(matches!(chan.noop().await, Err(Error::Poisoned)));
 }
 
 #[tokio::test(start_paused = true)]
 async fn aio_environment_that_never_ends_times_out() {
-    let fake = FakeAsterisk::builder().env_block("agi_request: x\nagi_chan").stall().build();
-    let options = agi_client::Options { env_timeout: Some(Duration::from_secs(2)), ..Default::default() };
-    let err = agi_client::aio::Channel::with_options(fake.clone(), fake, options).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { after } if after == Duration::from_secs(2)), "{err:?}");
+    let fake = FakeAsterisk::builder()
+        .env_block("agi_request: x\nagi_chan")
+        .stall()
+        .build();
+    let options = agi_client::Options {
+        env_timeout: Some(Duration::from_secs(2)),
+        ..Default::default()
+    };
+    let err = agi_client::aio::Channel::with_options(fake.clone(), fake, options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { after } if after == Duration::from_secs(2)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn aio_dropped_command_poisons_the_channel() {
     let fake = env().expect("ANSWER", "").stall().build();
-    let mut chan = agi_client::aio::Channel::new(fake.clone(), fake.clone()).await.unwrap();
+    let mut chan = agi_client::aio::Channel::new(fake.clone(), fake.clone())
+        .await
+        .unwrap();
     tokio::select! {
         biased;
         _ = chan.answer() => panic!("the fake never answers"),
@@ -316,7 +474,8 @@ fn sync_tcp_timeouts() {
     let addr = listener.local_addr().unwrap();
     let asterisk = std::thread::spawn(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(b"agi_network: yes\nagi_request: agi://x/y\n\n").unwrap();
+        s.write_all(b"agi_network: yes\nagi_request: agi://x/y\n\n")
+            .unwrap();
         // Read the command, never answer, then close.
         let mut buf = [0u8; 64];
         let n = std::io::Read::read(&mut s, &mut buf).unwrap();
@@ -324,22 +483,34 @@ fn sync_tcp_timeouts() {
         std::thread::sleep(Duration::from_millis(500));
     });
     let (stream, _) = listener.accept().unwrap();
-    let options = agi_client::Options { command_timeout: Some(Duration::from_millis(100)), ..Default::default() };
+    let options = agi_client::Options {
+        command_timeout: Some(Duration::from_millis(100)),
+        ..Default::default()
+    };
     let mut chan = agi_client::sync::Channel::tcp(stream, options).unwrap();
     assert!(chan.env().is_fastagi());
     let err = chan.answer().unwrap_err();
-    assert!(matches!(err, Error::Timeout { after } if after == Duration::from_millis(100)), "{err:?}");
+    assert!(
+        matches!(err, Error::Timeout { after } if after == Duration::from_millis(100)),
+        "{err:?}"
+    );
     assert!(matches!(chan.noop(), Err(Error::Poisoned)));
     asterisk.join().unwrap();
 }
 
 #[test]
 fn sync_eagi_audio_through_a_pipe() {
-    let tone = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/transcripts/eagi-audio-440hz.sln")).unwrap();
+    let tone = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/transcripts/eagi-audio-440hz.sln"
+    ))
+    .unwrap();
     let (reader, mut writer) = std::io::pipe().unwrap();
     let expected = tone.clone();
-    let feeder = std::thread::spawn(move || std::io::Write::write_all(&mut writer, &expected).unwrap());
-    let mut audio = agi_client::sync::Audio::from_file(std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
+    let feeder =
+        std::thread::spawn(move || std::io::Write::write_all(&mut writer, &expected).unwrap());
+    let mut audio =
+        agi_client::sync::Audio::from_file(std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
     let mut samples = Vec::new();
     let mut chunk = [0i16; 160];
     loop {
@@ -353,19 +524,32 @@ fn sync_eagi_audio_through_a_pipe() {
     assert_eq!(samples.len(), 1600, "0.2 s at 8 kHz");
     let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
     assert!((7000..7500).contains(&peak), "peak {peak}");
-    let crossings = samples.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
     // 440 Hz for 0.2 s: about 176 sign changes.
-    assert!((160..190).contains(&crossings), "{crossings} zero crossings");
+    assert!(
+        (160..190).contains(&crossings),
+        "{crossings} zero crossings"
+    );
 }
 
 #[tokio::test]
 async fn aio_eagi_audio_through_a_pipe() {
     use tokio::io::AsyncReadExt;
-    let tone = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/transcripts/eagi-audio-440hz.sln")).unwrap();
+    let tone = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/transcripts/eagi-audio-440hz.sln"
+    ))
+    .unwrap();
     let (reader, mut writer) = std::io::pipe().unwrap();
     let expected = tone.clone();
-    let feeder = std::thread::spawn(move || std::io::Write::write_all(&mut writer, &expected).unwrap());
-    let mut audio = agi_client::aio::Audio::from_file(std::fs::File::from(std::os::fd::OwnedFd::from(reader))).unwrap();
+    let feeder =
+        std::thread::spawn(move || std::io::Write::write_all(&mut writer, &expected).unwrap());
+    let mut audio =
+        agi_client::aio::Audio::from_file(std::fs::File::from(std::os::fd::OwnedFd::from(reader)))
+            .unwrap();
     let mut got = Vec::new();
     audio.read_to_end(&mut got).await.unwrap();
     feeder.join().unwrap();

@@ -1,7 +1,9 @@
 //! Integration tests against the traffic captured from a real Asterisk in
 //! `../shared/fixtures/transcripts/` (read in place, never copied).
 
+mod client_replay;
 mod env_fixtures;
 mod fixtures;
 mod script;
+mod sighup;
 mod transcripts;

@@ -3,6 +3,10 @@
 
 use std::fmt::Debug;
 
+use std::future::Future;
+use std::pin::Pin;
+
+use agi_client::testing::FakeAsterisk;
 use agi_proto::command::Command;
 use agi_proto::{
     ArgWriter, EncodeError, Exchange, Failure, Limits, Reply, Status, Step, encode_command,
@@ -39,6 +43,34 @@ pub trait Case {
     /// Runs the exchange over the frames at the start of `input`: bytes
     /// consumed and `HANGUP` lines seen, or what did not match.
     fn replay(&self, input: &[u8]) -> Result<(usize, usize), String>;
+    /// Sends the command through the blocking client.
+    fn run_sync(&self, chan: &mut SyncChannel) -> Result<(), String>;
+    /// Sends the command through the async client.
+    fn run_async<'a>(
+        &'a self,
+        chan: &'a mut AsyncChannel,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+}
+
+pub type SyncChannel = agi_client::sync::Channel<FakeAsterisk, FakeAsterisk>;
+pub type AsyncChannel = agi_client::aio::Channel<FakeAsterisk, FakeAsterisk>;
+
+impl<C: Command> Typed<C>
+where
+    C::Output: Debug + PartialEq,
+{
+    fn check(&self, got: Result<C::Output, agi_client::Error>) -> Result<(), String> {
+        let matched = match (&got, &self.expect) {
+            (Ok(got), Ok(want)) => got == want,
+            (Err(agi_client::Error::Failure(got)), Err(want)) => want.matches(got),
+            _ => false,
+        };
+        if matched {
+            Ok(())
+        } else {
+            Err(format!("{}: got {got:?}, want {:?}", C::NAME, self.expect))
+        }
+    }
 }
 
 struct Typed<C: Command> {
@@ -46,10 +78,21 @@ struct Typed<C: Command> {
     expect: Result<C::Output, Fail>,
 }
 
-impl<C: Command> Case for Typed<C>
+impl<C: Command + Sync> Case for Typed<C>
 where
-    C::Output: Debug + PartialEq,
+    C::Output: Debug + PartialEq + Send,
 {
+    fn run_sync(&self, chan: &mut SyncChannel) -> Result<(), String> {
+        self.check(chan.send(&self.cmd))
+    }
+
+    fn run_async<'a>(
+        &'a self,
+        chan: &'a mut AsyncChannel,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
+        Box::pin(async move { self.check(chan.send(&self.cmd).await) })
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut line = Vec::new();
         encode_command(&self.cmd, &Limits::default(), &mut line).expect("encodable");
@@ -90,9 +133,9 @@ where
     }
 }
 
-pub fn ok<C: Command + 'static>(cmd: C, out: C::Output) -> Box<dyn Case>
+pub fn ok<C: Command + Sync + 'static>(cmd: C, out: C::Output) -> Box<dyn Case>
 where
-    C::Output: Debug + PartialEq,
+    C::Output: Debug + PartialEq + Send,
 {
     Box::new(Typed {
         cmd,
@@ -100,9 +143,9 @@ where
     })
 }
 
-pub fn fail<C: Command + 'static>(cmd: C, kind: Fail) -> Box<dyn Case>
+pub fn fail<C: Command + Sync + 'static>(cmd: C, kind: Fail) -> Box<dyn Case>
 where
-    C::Output: Debug + PartialEq,
+    C::Output: Debug + PartialEq + Send,
 {
     Box::new(Typed {
         cmd,

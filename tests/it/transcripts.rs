@@ -356,7 +356,7 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
     s
 }
 
-fn script(name: &str) -> Vec<Box<dyn Case>> {
+pub fn script(name: &str) -> Vec<Box<dyn Case>> {
     let hash = || EscapeDigits::new("#").unwrap();
     match name {
         "commands-live.txt" => commands_live("Local/commands@tap-00000000;2"),
@@ -561,7 +561,13 @@ fn script(name: &str) -> Vec<Box<dyn Case>> {
 fn expected_frames(records: &[Record]) -> Vec<Vec<u8>> {
     let inbound: Vec<&Vec<u8>> = records
         .iter()
-        .filter_map(|r| if let Record::In(l) = r { Some(l) } else { None })
+        .filter_map(|r| {
+            if let Record::Asterisk(l) = r {
+                Some(l)
+            } else {
+                None
+            }
+        })
         .collect();
     let body_start = inbound
         .iter()
@@ -649,7 +655,7 @@ fn typed_scripts_send_the_same_commands_and_read_the_same_outcomes() {
         let sent: Vec<&Vec<u8>> = records
             .iter()
             .filter_map(|r| {
-                if let Record::Out(l) = r {
+                if let Record::Script(l) = r {
                     Some(l)
                 } else {
                     None
@@ -691,7 +697,7 @@ fn typed_scripts_send_the_same_commands_and_read_the_same_outcomes() {
         }
         let expected_hangups = records
             .iter()
-            .filter(|r| matches!(r, Record::In(l) if l == b"HANGUP"))
+            .filter(|r| matches!(r, Record::Asterisk(l) if l == b"HANGUP"))
             .count();
         assert_eq!(hangups, expected_hangups, "{name}");
     }

@@ -1,0 +1,125 @@
+//! Standard AGI hangups with a real SIGHUP to a child process, as in the
+//! `sighup-*.txt` captures: Asterisk writes nothing on stdin, signals the
+//! process (twice: at the hangup and at the end), and the program must
+//! survive both and exit 0.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use crate::fixtures;
+
+/// Examples are built by `cargo test` next to the test binaries.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join("examples").join(name);
+    if !path.exists() {
+        // `cargo test` builds the examples, `cargo test --test it` does not.
+        let profile = if dir.ends_with("release") {
+            vec!["--release"]
+        } else {
+            vec![]
+        };
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", name])
+            .args(profile)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building example {name}");
+    }
+    path
+}
+
+fn sighup(child: &Child) {
+    let status = Command::new("sh")
+        .args(["-c", "kill -HUP $0", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, format!("{want}\n"));
+}
+
+fn wait(mut child: Child) -> (ExitStatus, String) {
+    for _ in 0..500 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (status, err);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    panic!("the AGI program did not exit");
+}
+
+/// Runs `hangup_cleanup`; the caller hangs up while its prompt plays.
+fn run(args: &[&str]) -> (ExitStatus, String) {
+    let mut child = Command::new(example("hangup_cleanup"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    stdin
+        .write_all(&fixtures::read("standard-env.txt"))
+        .unwrap();
+    expect_line(&mut out, "ANSWER");
+    stdin.write_all(b"200 result=0\n").unwrap();
+    expect_line(&mut out, "STREAM FILE tt-monkeys \"\"");
+    // The hangup: a signal first, then the interrupted command's reply.
+    sighup(&child);
+    std::thread::sleep(Duration::from_millis(50));
+    if stdin.write_all(b"200 result=-1 endpos=4000\n").is_err() {
+        return wait(child); // killed by the signal
+    }
+    let mut dialogue = |cmd: &str, reply: &[u8]| {
+        expect_line(&mut out, cmd);
+        stdin.write_all(reply).unwrap();
+    };
+    dialogue("SET VARIABLE CLEANUP done", b"200 result=1\n");
+    dialogue(
+        "DATABASE PUT calls 1795816248.1 \"hung up\"",
+        b"200 result=1\n",
+    );
+    dialogue(
+        "CHANNEL STATUS",
+        b"511 Command Not Permitted on a dead channel or intercept routine\n",
+    );
+    // Asterisk signals once more at the end of the session.
+    sighup(&child);
+    drop(stdin);
+    wait(child)
+}
+
+#[test]
+fn survives_sighup_and_exits_zero() {
+    let (status, stderr) = run(&[]);
+    assert_eq!(status.code(), Some(0), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains("caller hung up during the prompt"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("channel is gone"), "{stderr}");
+    assert!(stderr.contains("hung up: true"), "{stderr}");
+}
+
+#[test]
+fn without_the_handler_sighup_kills_the_program() {
+    let (status, stderr) = run(&["--no-sighup"]);
+    assert_eq!(
+        status.signal(),
+        Some(1),
+        "killed by SIGHUP: {status:?} {stderr}"
+    );
+}
