@@ -42,6 +42,8 @@ pub mod sync;
 
 #[cfg(feature = "tokio")]
 pub mod aio;
+#[cfg(feature = "tokio")]
+pub mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -149,6 +149,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Channel<R, W> {
     pub fn into_inner(self) -> (R, W) {
         (self.reader, self.writer)
     }
+
+    /// The reader and writer, for transport settings and a final drain.
+    pub(crate) fn parts_mut(&mut self) -> (&mut R, &mut W) {
+        (&mut self.reader, &mut self.writer)
+    }
 }
 
 /// Reads what is available into the core's buffer.

@@ -1,0 +1,69 @@
+//! Server settings, with defaults that are safe to expose.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::options::Options;
+
+/// What happens to a connection beyond `max_sessions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// It waits (its environment unread) until a session ends.
+    Wait,
+    /// It is closed at once; Asterisk sets `AGISTATUS=FAILURE`.
+    Refuse,
+}
+
+/// FastAGI server settings.
+///
+/// ```
+/// use agi_client::server::ServerConfig;
+///
+/// let config = ServerConfig::default();
+/// assert_eq!(config.bind.to_string(), "127.0.0.1:4573");
+/// assert!(config.allow.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on. Default `127.0.0.1:4573`: reachable from this
+    /// machine only until you choose otherwise.
+    pub bind: SocketAddr,
+    /// Peers allowed to connect (exact addresses); others are closed before
+    /// anything is read. `None` allows all.
+    pub allow: Option<Vec<IpAddr>>,
+    /// Sessions served at once. Default 4096.
+    pub max_sessions: usize,
+    /// What to do with connections beyond `max_sessions`. Default `Wait`.
+    pub overflow: Overflow,
+    /// The listen backlog: connections the kernel queues before `accept`.
+    /// Default 4096, so that bursts of calls are not dropped (a full backlog
+    /// drops SYNs and the caller waits a whole retransmit).
+    pub backlog: u32,
+    /// The client options of each session: `env_timeout` (default 10 s)
+    /// drops a peer that connects and sends nothing or dribbles; the
+    /// `command_timeout` bounds each reply wait.
+    pub session: Options,
+    /// Longest life of one session's handler; `None` for no limit.
+    pub session_timeout: Option<Duration>,
+    /// How long sessions in flight may finish after shutdown starts.
+    /// Default 30 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4573),
+            allow: None,
+            max_sessions: 4096,
+            overflow: Overflow::Wait,
+            backlog: 4096,
+            session: Options {
+                handle_sighup: false,
+                ..Options::default()
+            },
+            session_timeout: None,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! A FastAGI server: Asterisk connects for each call that runs
+//! `AGI(agi://host:4573/script?query,args…)`; the server routes the session
+//! by its script path to a handler.
+//!
+//! ```no_run
+//! use agi_client::server::{Router, Server, ServerConfig, Session};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let router = Router::new().route("hello", |mut s: Session| async move {
+//!     s.chan.answer().await?;
+//!     s.chan.stream_file("hello-world", agi_proto::EscapeDigits::NONE).await?;
+//!     s.chan.hangup().await?;
+//!     Ok(())
+//! });
+//! let server = Server::bind(ServerConfig::default(), router).await?; // 127.0.0.1:4573
+//! let report = server.serve_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
+//! println!("{} sessions were cut at shutdown", report.cut);
+//! # Ok(()) }
+//! ```
+//!
+//! The server keeps no state between sessions, so several instances behind
+//! `hagi://` (DNS SRV) or a TCP load balancer serve the same dialplan.
+
+mod config;
+mod conn;
+mod router;
+mod shutdown;
+
+pub use config::{Overflow, ServerConfig};
+pub use router::{BoxError, Handler, Query, Router, Session};
+pub use shutdown::{Server, ShutdownReport};

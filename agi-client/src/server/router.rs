@@ -1,0 +1,164 @@
+//! Routing sessions by script path, and the handler trait.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::aio::Channel;
+
+/// Any error a handler returns; it is logged and ends only its session.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One FastAGI session handed to a handler.
+#[derive(Debug)]
+pub struct Session {
+    /// The channel: environment and commands.
+    pub chan: Channel<OwnedReadHalf, OwnedWriteHalf>,
+    /// The script path (`agi_network_script` before any `?`), empty when the
+    /// URL had none.
+    pub script: String,
+    /// The query string after `?`.
+    pub query: Query,
+    /// Asterisk's address.
+    pub peer: SocketAddr,
+}
+
+/// The `?a=1&b=2` part of a FastAGI URL. Asterisk passes it verbatim;
+/// `%XX` escapes and `+` are decoded here.
+///
+/// ```
+/// use agi_client::server::Query;
+///
+/// let q = Query::parse("lang=fr&name=J%C3%A9r%C3%B4me+B&flag");
+/// assert_eq!(q.get("lang"), Some("fr"));
+/// assert_eq!(q.get("name"), Some("Jérôme B"));
+/// assert_eq!(q.get("flag"), Some(""));
+/// assert_eq!(q.get("none"), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parses `a=1&b=2`.
+    pub fn parse(query: &str) -> Query {
+        let pairs = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k), decode(v))
+            })
+            .collect();
+        Query { pairs }
+    }
+
+    /// The first value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All pairs in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What serves a session. Implement it, or pass an async closure
+/// `|session: Session| async move { … Ok(()) }`.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// Runs one session. An error is logged; the connection is closed.
+    async fn call(&self, session: Session) -> Result<(), BoxError>;
+}
+
+#[async_trait::async_trait]
+impl<F, Fut, E> Handler for F
+where
+    F: Fn(Session) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<BoxError> + 'static,
+{
+    async fn call(&self, session: Session) -> Result<(), BoxError> {
+        self(session).await.map_err(Into::into)
+    }
+}
+
+/// Script paths to handlers: exact paths, plus an optional fallback.
+#[derive(Clone, Default)]
+pub struct Router {
+    routes: HashMap<String, Arc<dyn Handler>>,
+    fallback: Option<Arc<dyn Handler>>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("routes", &self.routes.keys().collect::<Vec<_>>())
+            .field("fallback", &self.fallback.is_some())
+            .finish()
+    }
+}
+
+impl Router {
+    /// A router with no routes: every session is an unknown script.
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Serves `path` (the URL path after `host:port/`, without `?query`;
+    /// leading and trailing slashes ignored) with `handler`.
+    pub fn route(mut self, path: &str, handler: impl Handler) -> Self {
+        self.routes
+            .insert(path.trim_matches('/').to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// Serves every path no route matches (and URLs without a path).
+    pub fn fallback(mut self, handler: impl Handler) -> Self {
+        self.fallback = Some(Arc::new(handler));
+        self
+    }
+
+    /// The handler for a script path.
+    pub fn find(&self, path: &str) -> Option<Arc<dyn Handler>> {
+        self.routes
+            .get(path.trim_matches('/'))
+            .or(self.fallback.as_ref())
+            .cloned()
+    }
+}
+
+/// Splits `agi_network_script` into path and query.
+pub(crate) fn split_script(script: &str) -> (&str, &str) {
+    script.split_once('?').unwrap_or((script, ""))
+}

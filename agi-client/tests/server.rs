@@ -1,0 +1,304 @@
+//! The FastAGI server on loopback, with a hand-driven Asterisk on the other
+//! end of each connection.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use agi_client::Options;
+use agi_client::server::{Overflow, Router, Server, ServerConfig, Session};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, oneshot};
+
+fn env(script: &str) -> String {
+    format!(
+        "agi_network: yes\nagi_network_script: {script}\nagi_request: agi://127.0.0.1/{script}\nagi_channel: SIP/bob-1\n\
+         agi_uniqueid: 1.{}\nagi_version: 22.6.0\nagi_arg_1: 101\n\n",
+        script.len()
+    )
+}
+
+/// Plays Asterisk on one connection: sends the environment, then answers
+/// each expected command; returns what the server sent that was not expected.
+struct Asterisk {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Asterisk {
+    async fn connect(addr: SocketAddr, script: &str) -> Asterisk {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (r, mut writer) = stream.into_split();
+        writer.write_all(env(script).as_bytes()).await.unwrap();
+        Asterisk {
+            reader: BufReader::new(r),
+            writer,
+        }
+    }
+
+    async fn expect(&mut self, command: &str, reply: &str) {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).await.unwrap();
+        assert_eq!(line, format!("{command}\n"));
+        self.writer.write_all(reply.as_bytes()).await.unwrap();
+    }
+
+    /// `true` when the server closes the connection (FIN, or RST when it
+    /// closed with our environment unread) within `limit`.
+    async fn closed_within(&mut self, limit: Duration) -> bool {
+        let mut rest = Vec::new();
+        tokio::time::timeout(limit, self.reader.read_to_end(&mut rest))
+            .await
+            .is_ok()
+    }
+}
+
+fn config() -> ServerConfig {
+    ServerConfig {
+        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        session: Options {
+            env_timeout: Some(Duration::from_millis(300)),
+            handle_sighup: false,
+            ..Options::default()
+        },
+        shutdown_grace: Duration::from_secs(2),
+        ..ServerConfig::default()
+    }
+}
+
+/// Starts the server; returns its address and a trigger for shutdown.
+async fn start(
+    config: ServerConfig,
+    router: Router,
+) -> (
+    SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<agi_client::server::ShutdownReport>,
+) {
+    let server = Server::bind(config, router).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve_until(async move {
+        let _ = rx.await;
+    }));
+    (addr, tx, task)
+}
+
+fn greeter() -> Router {
+    Router::new()
+        .route("ivr/main", |mut s: Session| async move {
+            let lang = s.query.get("lang").unwrap_or("en").to_owned();
+            s.chan.set_variable("LANG", lang.as_str()).await?;
+            let exten = s.chan.env().arg(1).unwrap().to_string();
+            s.chan.verbose(&format!("{} for {exten}", s.script)).await?;
+            Ok::<_, agi_client::Error>(())
+        })
+        .route("other", |mut s: Session| async move { s.chan.noop().await })
+}
+
+#[tokio::test]
+async fn routes_by_path_and_parses_the_query() {
+    let (addr, stop, task) = start(config(), greeter()).await;
+    let mut a = Asterisk::connect(addr, "ivr/main?lang=fr").await;
+    a.expect("SET VARIABLE LANG fr", "200 result=1\n").await;
+    a.expect("VERBOSE \"ivr/main for 101\"", "200 result=1\n")
+        .await;
+    assert!(a.closed_within(Duration::from_secs(2)).await);
+    let mut b = Asterisk::connect(addr, "other").await;
+    b.expect("NOOP", "200 result=0\n").await;
+    assert!(b.closed_within(Duration::from_secs(2)).await);
+    stop.send(()).unwrap();
+    assert_eq!(task.await.unwrap().cut, 0);
+}
+
+#[tokio::test]
+async fn unknown_script_is_closed_cleanly() {
+    let (addr, _stop, _task) = start(config(), greeter()).await;
+    let mut a = Asterisk::connect(addr, "nope").await;
+    assert!(
+        a.closed_within(Duration::from_secs(2)).await,
+        "closed, not left hanging"
+    );
+}
+
+#[tokio::test]
+async fn fallback_serves_unknown_paths() {
+    let router = greeter().fallback(|mut s: Session| async move {
+        s.chan.verbose(&format!("fallback {}", s.script)).await
+    });
+    let (addr, _stop, _task) = start(config(), router).await;
+    let mut a = Asterisk::connect(addr, "nope").await;
+    a.expect("VERBOSE \"fallback nope\"", "200 result=1\n")
+        .await;
+}
+
+#[tokio::test]
+async fn allow_list_refuses_other_peers_before_reading() {
+    let config = ServerConfig {
+        allow: Some(vec!["10.1.2.3".parse().unwrap()]),
+        ..config()
+    };
+    let (addr, _stop, _task) = start(config, greeter()).await;
+    let mut a = Asterisk::connect(addr, "other").await;
+    assert!(a.closed_within(Duration::from_secs(2)).await);
+
+    let config = ServerConfig {
+        allow: Some(vec![Ipv4Addr::LOCALHOST.into()]),
+        ..self::config()
+    };
+    let (addr, _stop, _task) = start(config, greeter()).await;
+    let mut b = Asterisk::connect(addr, "other").await;
+    b.expect("NOOP", "200 result=0\n").await;
+}
+
+#[tokio::test]
+async fn max_sessions_refuses_the_excess() {
+    let gate = Arc::new(Notify::new());
+    let g = Arc::clone(&gate);
+    let router = Router::new().route("hold", move |mut s: Session| {
+        let g = Arc::clone(&g);
+        async move {
+            s.chan.noop().await?;
+            g.notified().await;
+            Ok::<_, agi_client::Error>(())
+        }
+    });
+    let config = ServerConfig {
+        max_sessions: 1,
+        overflow: Overflow::Refuse,
+        ..config()
+    };
+    let (addr, _stop, _task) = start(config, router).await;
+    let mut first = Asterisk::connect(addr, "hold").await;
+    first.expect("NOOP", "200 result=0\n").await;
+    let mut second = Asterisk::connect(addr, "hold").await;
+    assert!(
+        second.closed_within(Duration::from_secs(2)).await,
+        "the second session is refused"
+    );
+    gate.notify_one();
+    assert!(first.closed_within(Duration::from_secs(2)).await);
+    let mut third = Asterisk::connect(addr, "hold").await;
+    third.expect("NOOP", "200 result=0\n").await;
+    gate.notify_one();
+}
+
+#[tokio::test]
+async fn slow_peer_is_dropped_at_the_deadline_and_empty_connections_are_quiet() {
+    let (addr, _stop, _task) = start(config(), greeter()).await;
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"agi_network: yes\nagi_req").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), slow.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "dropped at the 300 ms deadline, not before"
+    );
+
+    drop(TcpStream::connect(addr).await.unwrap()); // a health check
+    let mut a = Asterisk::connect(addr, "other").await;
+    a.expect("NOOP", "200 result=0\n").await;
+}
+
+#[tokio::test]
+async fn handler_errors_and_panics_end_only_their_session() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let s2 = Arc::clone(&served);
+    let router = Router::new()
+        .route("fails", |mut s: Session| async move {
+            s.chan.noop().await?;
+            Err::<(), agi_client::server::BoxError>("database down".into())
+        })
+        .route("panics", |_s: Session| async move {
+            if true {
+                panic!("handler bug");
+            }
+            Ok::<(), agi_client::Error>(())
+        })
+        .route("works", move |mut s: Session| {
+            let served = Arc::clone(&s2);
+            async move {
+                s.chan.noop().await?;
+                served.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, agi_client::Error>(())
+            }
+        });
+    let (addr, stop, task) = start(config(), router).await;
+    let mut a = Asterisk::connect(addr, "fails").await;
+    a.expect("NOOP", "200 result=0\n").await;
+    assert!(a.closed_within(Duration::from_secs(2)).await);
+    let mut b = Asterisk::connect(addr, "panics").await;
+    assert!(b.closed_within(Duration::from_secs(2)).await);
+    let mut c = Asterisk::connect(addr, "works").await;
+    c.expect("NOOP", "200 result=0\n").await;
+    assert!(c.closed_within(Duration::from_secs(2)).await);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    stop.send(()).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
+    let router = Router::new().route("slow", |mut s: Session| async move {
+        s.chan.noop().await?;
+        s.chan.noop().await
+    });
+    let (addr, stop, task) = start(config(), router).await;
+    let mut a = Asterisk::connect(addr, "slow").await;
+    a.expect("NOOP", "200 result=0\n").await;
+    let mut stuck = Asterisk::connect(addr, "slow").await;
+    stuck.expect("NOOP", "200 result=0\n").await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no new connections after shutdown starts"
+    );
+    a.expect("NOOP", "200 result=0\n").await; // finishes within the grace period
+    // `stuck` never answers its second NOOP: cut at the 2 s deadline.
+    let report = task.await.unwrap();
+    assert_eq!((report.finished, report.cut), (1, 1));
+    assert!(stuck.closed_within(Duration::from_secs(1)).await);
+}
+
+#[tokio::test]
+async fn hangup_during_a_handler_is_seen() {
+    let (tx, rx) = oneshot::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let router = Router::new().route("call", move |mut s: Session| {
+        let tx = tx.lock().unwrap().take();
+        async move {
+            let played = s
+                .chan
+                .stream_file("demo-congrats", agi_proto::EscapeDigits::NONE)
+                .await;
+            let dead = s.chan.is_hung_up();
+            let after = s.chan.channel_status().await;
+            tx.unwrap()
+                .send((
+                    played.is_err(),
+                    dead,
+                    after.map_err(|e| e.is_dead_channel()),
+                ))
+                .unwrap();
+            Ok::<_, agi_client::Error>(())
+        }
+    });
+    let (addr, _stop, _task) = start(config(), router).await;
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect(
+        "STREAM FILE demo-congrats \"\"",
+        "200 result=-1 endpos=12000\nHANGUP\n",
+    )
+    .await;
+    a.expect(
+        "CHANNEL STATUS",
+        "511 Command Not Permitted on a dead channel or intercept routine\n",
+    )
+    .await;
+    assert_eq!(rx.await.unwrap(), (true, true, Err(true)));
+}
