@@ -13,7 +13,10 @@
 //!     Ok(())
 //! });
 //! let server = Server::bind(ServerConfig::default(), router).await?; // 127.0.0.1:4573
-//! let report = server.serve_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! // Give `stop` to your Ctrl-C handler: `stop.send(())` starts the shutdown.
+//! # drop(stop);
+//! let report = server.serve_until(async { stopped.await.ok(); }).await;
 //! println!("{} sessions were cut at shutdown", report.cut);
 //! # Ok(()) }
 //! ```

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use agi_proto::tokenize;
 
+use super::transcript::{Record, Transcript};
+
 /// One step of the script.
 #[derive(Debug, Clone)]
 enum Step {
@@ -31,17 +33,34 @@ struct State {
     stalled: bool,
     /// Every command received, for [`FakeAsterisk::received`].
     received: Vec<Vec<u8>>,
+    /// Both directions in order, for [`FakeAsterisk::transcript`].
+    log: Vec<Record>,
     failure: Option<String>,
 }
 
 impl State {
+    /// Queues bytes for the program and logs them line by line.
+    fn queue(&mut self, bytes: &[u8]) {
+        self.outbox.extend(bytes.iter().copied());
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        if !bytes.is_empty() {
+            self.log.extend(body.split(|&b| b == b'\n').map(|l| Record::Asterisk(l.to_vec())));
+        }
+    }
+
     /// Runs the steps that need no command.
     fn advance(&mut self) {
         while let Some(step) = self.steps.front() {
             match step {
                 Step::Expect { .. } => return,
-                Step::Send(bytes) => self.outbox.extend(bytes.iter().copied()),
-                Step::Close => self.closed = true,
+                Step::Send(bytes) => {
+                    let bytes = bytes.clone();
+                    self.queue(&bytes);
+                }
+                Step::Close => {
+                    self.closed = true;
+                    self.log.push(Record::Event("EOF from Asterisk".into()));
+                }
                 Step::Stall => self.stalled = true,
             }
             self.steps.pop_front();
@@ -61,12 +80,13 @@ impl State {
             let line: Vec<u8> = self.partial.drain(..=lf).take(lf).collect();
             self.commands += 1;
             self.received.push(line.clone());
+            self.log.push(Record::Script(line.clone()));
             match self.steps.pop_front() {
                 Some(Step::Expect { command, reply }) => {
                     if tokenize(&line) != tokenize(&command) {
                         return Err(self.fail(mismatch(self.commands, &command, &line)));
                     }
-                    self.outbox.extend(reply);
+                    self.queue(&reply);
                     self.advance();
                 }
                 _ => {
@@ -195,10 +215,11 @@ impl Builder {
     /// The fake, with the environment block queued.
     pub fn build(self) -> FakeAsterisk {
         let mut state = State::default();
-        state.outbox.extend(self.env.iter().copied());
+        let mut env = self.env;
         if !self.env_exact {
-            state.outbox.push_back(b'\n');
+            env.push(b'\n');
         }
+        state.queue(&env);
         state.steps = self.steps.into();
         state.advance();
         FakeAsterisk {
@@ -221,6 +242,14 @@ impl FakeAsterisk {
     /// The command lines received so far, without their LF.
     pub fn received(&self) -> Vec<Vec<u8>> {
         self.state().received.clone()
+    }
+
+    /// The dialogue so far in the fixtures' transcript format: what
+    /// Asterisk sent (environment included) and what the program sent.
+    pub fn transcript(&self) -> Transcript {
+        Transcript {
+            records: self.state().log.clone(),
+        }
     }
 
     /// Panics unless the program sent exactly the scripted commands.

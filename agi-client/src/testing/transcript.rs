@@ -77,6 +77,22 @@ impl Transcript {
         matches!(self.records.get(i + 1), Some(Record::Event(e)) if e.starts_with("write failed"))
     }
 
+    /// The transcript in its text format, one record per line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for r in &self.records {
+            let (prefix, text) = match r {
+                Record::Asterisk(l) => ("< ", String::from_utf8_lossy(l)),
+                Record::Script(l) => ("> ", String::from_utf8_lossy(l)),
+                Record::Event(e) => ("! ", e.as_str().into()),
+            };
+            out.push_str(prefix);
+            out.push_str(&text);
+            out.push('\n');
+        }
+        out
+    }
+
     /// All bytes Asterisk sent, in order.
     pub fn asterisk_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
