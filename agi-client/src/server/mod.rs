@@ -10,7 +10,7 @@
 //!     s.chan.answer().await?;
 //!     s.chan.stream_file("hello-world", agi_proto::EscapeDigits::NONE).await?;
 //!     s.chan.hangup().await?;
-//!     Ok(())
+//!     Ok::<_, agi_client::Error>(())
 //! });
 //! let server = Server::bind(ServerConfig::default(), router).await?; // 127.0.0.1:4573
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
