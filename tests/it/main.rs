@@ -7,3 +7,4 @@ mod fixtures;
 mod script;
 mod sighup;
 mod transcripts;
+mod voicemail_router;

@@ -44,7 +44,10 @@ impl State {
         self.outbox.extend(bytes.iter().copied());
         let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         if !bytes.is_empty() {
-            self.log.extend(body.split(|&b| b == b'\n').map(|l| Record::Asterisk(l.to_vec())));
+            self.log.extend(
+                body.split(|&b| b == b'\n')
+                    .map(|l| Record::Asterisk(l.to_vec())),
+            );
         }
     }
 
@@ -242,6 +245,12 @@ impl FakeAsterisk {
     /// The command lines received so far, without their LF.
     pub fn received(&self) -> Vec<Vec<u8>> {
         self.state().received.clone()
+    }
+
+    /// Takes the bytes Asterisk has queued for the program, without waiting:
+    /// for relaying the fake to a child process or a socket.
+    pub fn take_output(&self) -> Vec<u8> {
+        self.state().outbox.drain(..).collect()
     }
 
     /// The dialogue so far in the fixtures' transcript format: what

@@ -1,0 +1,247 @@
+//! What the router does with one call, decided one command at a time from
+//! the previous reply. The logic is here once; `run_sync` and `run_async`
+//! only send what it asks for.
+
+use agi_client::Error;
+use agi_proto::EscapeDigits;
+
+use crate::config::Tables;
+
+/// The next AGI command the router wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// `EXEC <app> <args>`
+    Exec(&'static str, String),
+    /// `GET VARIABLE <name>`
+    GetVariable(&'static str),
+    /// `VERBOSE <message>`
+    Verbose(String),
+    /// `ANSWER`
+    Answer,
+    /// `STREAM FILE <file> ""`
+    Play(&'static str),
+    /// `HANGUP`
+    Hangup,
+}
+
+/// What the last command gave back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    /// Nothing sent yet, or a command without a useful result.
+    Nothing,
+    /// An application's return code.
+    Code(i64),
+    /// A variable's value.
+    Value(Option<String>),
+}
+
+/// How the call ended, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The callee answered.
+    Answered,
+    /// The caller reached voicemail (`b` busy or `u` unavailable).
+    Voicemail(char),
+    /// The caller used a mailbox.
+    MailboxOpened,
+    /// Nothing is routed there.
+    Invalid,
+    /// The caller hung up first.
+    CallerHungUp,
+}
+
+#[derive(Debug)]
+enum Stage {
+    Start,
+    Dialed { mailbox: String },
+    Status { mailbox: String },
+    Recording(char),
+    InMailbox,
+    Unknown(u8),
+    Done(End),
+}
+
+/// One call through the router.
+#[derive(Debug)]
+pub struct Call<'t> {
+    exten: String,
+    tables: &'t Tables,
+    stage: Stage,
+}
+
+impl<'t> Call<'t> {
+    /// A call to `exten`.
+    pub fn new(exten: &str, tables: &'t Tables) -> Self {
+        Call {
+            exten: exten.to_owned(),
+            tables,
+            stage: Stage::Start,
+        }
+    }
+
+    /// The next command, given what the previous one returned; `None` when
+    /// the call is over.
+    pub fn next(&mut self, got: Got) -> Option<Ask> {
+        let (stage, ask) = match (
+            std::mem::replace(&mut self.stage, Stage::Done(End::CallerHungUp)),
+            got,
+        ) {
+            (Stage::Start, _) => self.start(),
+            // Dial returns -1 when the caller hangs up.
+            (Stage::Dialed { .. }, Got::Code(-1)) => (Stage::Done(End::CallerHungUp), None),
+            (Stage::Dialed { mailbox }, _) => (
+                Stage::Status { mailbox },
+                Some(Ask::GetVariable("DIALSTATUS")),
+            ),
+            (Stage::Status { mailbox }, Got::Value(status)) => {
+                match voicemail_option(status.as_deref()) {
+                    None => (Stage::Done(End::Answered), Some(Ask::Hangup)),
+                    Some(option) => (
+                        Stage::Recording(option),
+                        Some(Ask::Exec("VoiceMail", format!("{mailbox},{option}"))),
+                    ),
+                }
+            }
+            // VoiceMail returns -1 when the caller hangs up while recording:
+            // a normal end, and nothing is left to hang up.
+            (Stage::Recording(o), Got::Code(-1)) => (Stage::Done(End::Voicemail(o)), None),
+            (Stage::Recording(o), _) => (Stage::Done(End::Voicemail(o)), Some(Ask::Hangup)),
+            (Stage::InMailbox, Got::Code(-1)) => (Stage::Done(End::MailboxOpened), None),
+            (Stage::InMailbox, _) => (Stage::Done(End::MailboxOpened), Some(Ask::Hangup)),
+            (Stage::Unknown(0), _) => (Stage::Unknown(1), Some(Ask::Answer)),
+            (Stage::Unknown(1), _) => (Stage::Unknown(2), Some(Ask::Play("pbx-invalid"))),
+            (Stage::Unknown(_), _) => (Stage::Done(End::Invalid), Some(Ask::Hangup)),
+            (stage @ (Stage::Status { .. } | Stage::Done(_)), _) => (stage, None),
+        };
+        self.stage = stage;
+        ask
+    }
+
+    fn start(&self) -> (Stage, Option<Ask>) {
+        if let Some(r) = self.tables.routes.get(&self.exten) {
+            let dial = format!("{}/{},{}", r.chan, r.peer, r.maxwait);
+            let mailbox = format!("{}@{}", self.exten, r.vm_context);
+            (Stage::Dialed { mailbox }, Some(Ask::Exec("Dial", dial)))
+        } else if let Some(m) = self
+            .tables
+            .mailboxes
+            .get(&self.exten)
+            .filter(|_| self.exten.starts_with('*'))
+        {
+            (
+                Stage::InMailbox,
+                Some(Ask::Exec(
+                    "VoiceMailMain",
+                    format!("{}@{}", m.vm_box, m.vm_context),
+                )),
+            )
+        } else {
+            let msg = format!("voicemail-router: no route for {:?}", self.exten);
+            (Stage::Unknown(0), Some(Ask::Verbose(msg)))
+        }
+    }
+
+    /// How the call ended (once `next` returned `None`, or the caller hung up).
+    pub fn end(&self) -> End {
+        match self.stage {
+            Stage::Done(end) => end,
+            _ => End::CallerHungUp,
+        }
+    }
+}
+
+/// `VoiceMail`'s option for a `DIALSTATUS`: `None` when answered, `b` for
+/// busy, `u` for anything else (NOANSWER, CHANUNAVAIL, CONGESTION…).
+pub fn voicemail_option(dialstatus: Option<&str>) -> Option<char> {
+    match dialstatus {
+        Some("ANSWER") => None,
+        Some("BUSY") => Some('b'),
+        _ => Some('u'),
+    }
+}
+
+/// A hangup ends the call normally; a missing prompt is not worth failing.
+fn tolerate(result: Result<Got, Error>, call: &Call<'_>) -> Result<Option<Got>, Error> {
+    match result {
+        Ok(got) => Ok(Some(got)),
+        Err(e) if e.is_hangup() => Ok(None),
+        Err(Error::Failure(agi_proto::Failure::Rejected {
+            command: "STREAM FILE",
+            ..
+        })) => {
+            tracing::warn!(exten = %call.exten, "prompt pbx-invalid is missing");
+            Ok(Some(Got::Nothing))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the call on a blocking channel (standard AGI).
+pub fn run_sync<R: std::io::Read, W: std::io::Write>(
+    chan: &mut agi_client::sync::Channel<R, W>,
+    exten: &str,
+    tables: &Tables,
+) -> Result<End, Error> {
+    let mut call = Call::new(exten, tables);
+    let mut got = Got::Nothing;
+    while let Some(ask) = call.next(got) {
+        if chan.is_hung_up() {
+            return Ok(End::CallerHungUp);
+        }
+        let result = match ask {
+            Ask::Exec(app, args) => chan.exec(app, &args).map(Got::Code),
+            Ask::GetVariable(name) => chan
+                .get_variable(name)
+                .map(|v| Got::Value(v.map(|v| v.to_string()))),
+            Ask::Verbose(msg) => chan.verbose(&msg).map(|()| Got::Nothing),
+            Ask::Answer => chan.answer().map(|()| Got::Nothing),
+            Ask::Play(file) => chan
+                .stream_file(file, EscapeDigits::NONE)
+                .map(|_| Got::Nothing),
+            Ask::Hangup => chan.hangup().map(|()| Got::Nothing),
+        };
+        got = match tolerate(result, &call)? {
+            Some(got) => got,
+            None => return Ok(End::CallerHungUp),
+        };
+    }
+    Ok(call.end())
+}
+
+/// Runs the call on an async channel (FastAGI).
+pub async fn run_async<R, W>(
+    chan: &mut agi_client::aio::Channel<R, W>,
+    exten: &str,
+    tables: &Tables,
+) -> Result<End, Error>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut call = Call::new(exten, tables);
+    let mut got = Got::Nothing;
+    while let Some(ask) = call.next(got) {
+        if chan.is_hung_up() {
+            return Ok(End::CallerHungUp);
+        }
+        let result = match ask {
+            Ask::Exec(app, args) => chan.exec(app, &args).await.map(Got::Code),
+            Ask::GetVariable(name) => chan
+                .get_variable(name)
+                .await
+                .map(|v| Got::Value(v.map(|v| v.to_string()))),
+            Ask::Verbose(msg) => chan.verbose(&msg).await.map(|()| Got::Nothing),
+            Ask::Answer => chan.answer().await.map(|()| Got::Nothing),
+            Ask::Play(file) => chan
+                .stream_file(file, EscapeDigits::NONE)
+                .await
+                .map(|_| Got::Nothing),
+            Ask::Hangup => chan.hangup().await.map(|()| Got::Nothing),
+        };
+        got = match tolerate(result, &call)? {
+            Some(got) => got,
+            None => return Ok(End::CallerHungUp),
+        };
+    }
+    Ok(call.end())
+}

@@ -1,0 +1,390 @@
+//! The voicemail router as Asterisk runs it: the built example as a child
+//! process (environment on stdin, extension on the command line), and as a
+//! FastAGI service on loopback, against the library's scripted stand-in.
+
+use std::io::{BufRead, BufReader, Read, Write};
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use agi_client::testing::FakeAsterisk;
+
+use crate::sighup::example;
+
+const DEAD: &str = "511 Command Not Permitted on a dead channel or intercept routine";
+
+/// A call: the extension, then what Asterisk expects and answers. A reply
+/// starting with `SIGHUP ` makes standard AGI signal the process first
+/// (FastAGI gets a `HANGUP` line after the reply instead).
+struct Call {
+    exten: &'static str,
+    steps: Vec<(&'static str, &'static str)>,
+}
+
+fn seed_calls() -> Vec<Call> {
+    vec![
+        Call {
+            exten: "101",
+            steps: vec![
+                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
+                (r#"EXEC VoiceMail "101@sales,u""#, "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
+        },
+        Call {
+            exten: "101",
+            steps: vec![
+                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (BUSY)"),
+                (r#"EXEC VoiceMail "101@sales,b""#, "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
+        },
+        Call {
+            exten: "101",
+            steps: vec![
+                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (ANSWER)"),
+                ("HANGUP", "200 result=1"),
+            ],
+        },
+        Call {
+            exten: "102",
+            steps: vec![
+                (r#"EXEC Dial "SIP/peter,5""#, "200 result=0"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (CHANUNAVAIL)"),
+                (r#"EXEC VoiceMail "102@sales,u""#, "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
+        },
+        Call {
+            exten: "*101",
+            steps: vec![
+                (r#"EXEC VoiceMailMain "101@sales""#, "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
+        },
+        Call {
+            exten: "*102",
+            steps: vec![
+                (r#"EXEC VoiceMailMain "102@sales""#, "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
+        },
+        Call {
+            exten: "555",
+            steps: vec![
+                (
+                    r#"VERBOSE "voicemail-router: no route for \"555\"""#,
+                    "200 result=1",
+                ),
+                ("ANSWER", "200 result=0"),
+                (r#"STREAM FILE pbx-invalid """#, "200 result=0 endpos=11520"),
+                ("HANGUP", "200 result=1"),
+            ],
+        },
+        // The caller hangs up while Bob's phone rings: nothing more is sent.
+        Call {
+            exten: "101",
+            steps: vec![(r#"EXEC Dial "SIP/bob,5""#, "SIGHUP 200 result=-1")],
+        },
+        // ... or while leaving the message: a normal end.
+        Call {
+            exten: "102",
+            steps: vec![
+                (r#"EXEC Dial "SIP/peter,5""#, "200 result=0"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
+                (r#"EXEC VoiceMail "102@sales,u""#, "SIGHUP 200 result=-1"),
+            ],
+        },
+        // A mailbox on a channel that is already gone.
+        Call {
+            exten: "*102",
+            steps: vec![(r#"EXEC VoiceMailMain "102@sales""#, DEAD)],
+        },
+    ]
+}
+
+fn fake(call: &Call, fastagi: bool) -> FakeAsterisk {
+    let mut b = FakeAsterisk::builder();
+    if fastagi {
+        b = b
+            .env("agi_network", "yes")
+            .env("agi_network_script", "voicemail-router");
+    }
+    b = b
+        .env("agi_request", "voicemail-router")
+        .env("agi_channel", "SIP/peter-00000001")
+        .env("agi_version", "22.5.2");
+    b = b
+        .env("agi_extension", call.exten)
+        .env("agi_arg_1", call.exten);
+    for (command, reply) in &call.steps {
+        let reply = match reply.strip_prefix("SIGHUP ") {
+            Some(r) if fastagi => format!("{r}\nHANGUP"),
+            Some(r) => r.to_owned(),
+            None => reply.to_string(),
+        };
+        b = b.expect(command, reply);
+    }
+    b.close().build()
+}
+
+/// Moves bytes between the fake and the program until the program stops
+/// sending; `before_reply(n)` runs before the reply to command `n`.
+fn pump(
+    fake: &mut FakeAsterisk,
+    to_program: &mut dyn Write,
+    from_program: &mut dyn BufRead,
+    mut before_reply: impl FnMut(usize),
+) {
+    let forward = |fake: &mut FakeAsterisk, to: &mut dyn Write| {
+        // The program may have exited already (a broken pipe is its business).
+        let _ = to.write_all(&fake.take_output()).and_then(|()| to.flush());
+    };
+    forward(fake, to_program);
+    let mut n = 0;
+    loop {
+        let mut line = Vec::new();
+        if from_program.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        fake.write_all(&line)
+            .expect("the command the script expects");
+        before_reply(n);
+        forward(fake, to_program);
+        n += 1;
+    }
+}
+
+fn sighup(pid: u32) {
+    let status = Command::new("sh")
+        .args(["-c", "kill -HUP $0", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(30));
+}
+
+/// Runs the router once as standard AGI; returns its exit code and stderr.
+fn standard(call: &Call, args: &[&str]) -> (Option<i32>, String) {
+    let mut fake = fake(call, false);
+    let mut child = Command::new(example("voicemail-router"))
+        .args(args)
+        .arg(call.exten)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let signals: Vec<bool> = call
+        .steps
+        .iter()
+        .map(|(_, r)| r.starts_with("SIGHUP "))
+        .collect();
+    pump(&mut fake, &mut stdin, &mut stdout, |n| {
+        if signals.get(n) == Some(&true) {
+            sighup(pid);
+        }
+    });
+    drop(stdin);
+    let (code, stderr) = finish(child);
+    fake.finish();
+    (code, stderr)
+}
+
+fn finish(mut child: Child) -> (Option<i32>, String) {
+    for _ in 0..500 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (status.code(), err);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    panic!("the router did not exit");
+}
+
+#[test]
+fn standard_agi_seed_scenarios() {
+    for call in seed_calls() {
+        let (code, stderr) = standard(&call, &[]);
+        assert_eq!(code, Some(0), "{}: {stderr}", call.exten);
+    }
+}
+
+fn write_config(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("vmr-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn config_files_change_the_dial_string() {
+    for (tech, peer, dial) in [
+        ("PJSIP", "bob", "PJSIP/bob,20"),
+        ("Local", "bob@phones", "Local/bob@phones,20"),
+    ] {
+        let path = write_config(
+            tech,
+            &format!(
+                "[route.101]\nchan = \"{tech}\"\npeer = \"{peer}\"\nmaxwait = 20\nvm_context = \"support\"\n\n[mailbox.\"*9\"]\nvm_box = \"101\"\nvm_context = \"support\"\n"
+            ),
+        );
+        let call = Call {
+            exten: "101",
+            steps: vec![
+                (
+                    Box::leak(format!("EXEC Dial {dial}").into_boxed_str()),
+                    "200 result=0",
+                ),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
+                ("EXEC VoiceMail 101@support,u", "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
+        };
+        let (code, stderr) = standard(&call, &["--config", path.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let mailbox = Call {
+            exten: "*9",
+            steps: vec![
+                ("EXEC VoiceMailMain 101@support", "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
+        };
+        assert_eq!(
+            standard(&mailbox, &["--config", path.to_str().unwrap()]).0,
+            Some(0)
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+}
+
+#[test]
+fn broken_config_files_are_refused_with_the_line() {
+    let cases = [
+        (
+            "unknown-key",
+            "[route.101]\nchan = \"SIP\"\npeer = \"bob\"\nmaxwait = 5\nvm_context = \"sales\"\ncolour = \"red\"\n",
+            "line 6",
+        ),
+        (
+            "wrong-type",
+            "[route.101]\nchan = \"SIP\"\npeer = \"bob\"\nmaxwait = \"five\"\nvm_context = \"sales\"\n",
+            "line 4",
+        ),
+        (
+            "missing",
+            "[route.101]\nchan = \"SIP\"\nmaxwait = 5\nvm_context = \"sales\"\n",
+            "peer",
+        ),
+        (
+            "zero",
+            "[route.101]\nchan = \"SIP\"\npeer = \"bob\"\n\nmaxwait = 0\nvm_context = \"sales\"\n",
+            "line 5: route 101: maxwait must be at least 1 second",
+        ),
+        (
+            "comma",
+            "[route.101]\nchan = \"SIP\"\npeer = \"bob,tT\"\nmaxwait = 5\nvm_context = \"sales\"\n",
+            "peer must not contain commas",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let path = write_config(name, text);
+        let child = Command::new(example("voicemail-router"))
+            .args(["--config", path.to_str().unwrap(), "101"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, stderr) = finish(child);
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{name}: {stderr:?} lacks {needle:?}"
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+}
+
+#[test]
+fn simulate_mode_runs_every_scenario() {
+    let out = Command::new(example("voicemail-router"))
+        .arg("--simulate")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("AGI Tx >> EXEC VoiceMail 101@sales,u"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AGI Tx >> EXEC VoiceMailMain 102@sales"),
+        "{text}"
+    );
+    assert_eq!(text.matches("== ").count(), 10, "{text}");
+}
+
+/// Starts the FastAGI service on a free port; kills it when dropped.
+struct Service(Child, SocketAddr);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn service() -> Service {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let child = Command::new(example("voicemail-router"))
+        .args(["--listen", &addr.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        if TcpStream::connect(addr).is_ok() {
+            return Service(child, addr);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the service did not start");
+}
+
+#[test]
+fn fastagi_service_seed_scenarios() {
+    let service = service();
+    for call in seed_calls() {
+        let mut fake = fake(&call, true);
+        let stream = TcpStream::connect(service.1).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        pump(&mut fake, &mut writer, &mut reader, |_| {});
+        fake.finish();
+    }
+}
