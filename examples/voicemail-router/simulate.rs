@@ -9,12 +9,14 @@ use crate::config::Tables;
 
 const DEAD: &str = "511 Command Not Permitted on a dead channel or intercept routine";
 
-/// `(title, extension, what Asterisk expects and answers)`.
-fn scenarios() -> Vec<(
+/// A scenario: title, dialed extension, what Asterisk expects and answers.
+type Scenario = (
     &'static str,
     &'static str,
     Vec<(&'static str, &'static str)>,
-)> {
+);
+
+fn scenarios() -> Vec<Scenario> {
     vec![
         (
             "Peter calls Bob (101), who does not answer within 5 s",
@@ -101,7 +103,7 @@ fn scenarios() -> Vec<(
         (
             "Bob's mailbox after the caller is gone",
             "*101",
-            vec![(r#"EXEC VoiceMailMain "101@sales""#, &DEAD[..])],
+            vec![(r#"EXEC VoiceMailMain "101@sales""#, DEAD)],
         ),
     ]
 }
