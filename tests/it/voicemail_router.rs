@@ -357,20 +357,23 @@ fn service() -> Service {
         .unwrap()
         .local_addr()
         .unwrap();
-    let child = Command::new(example("voicemail-router"))
-        .args(["--listen", &addr.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let service = Service(
+        Command::new(example("voicemail-router"))
+            .args(["--listen", &addr.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        addr,
+    );
     for _ in 0..300 {
         if TcpStream::connect(addr).is_ok() {
-            return Service(child, addr);
+            return service;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    panic!("the service did not start");
+    panic!("the service did not start"); // `service` is killed and waited on drop
 }
 
 #[test]
