@@ -12,7 +12,7 @@ pub struct Excerpt {
 
 impl Excerpt {
     /// The longest excerpt kept, in bytes.
-    pub const CAPACITY: usize = 32;
+    pub const CAPACITY: usize = 16;
 
     /// Takes up to [`Excerpt::CAPACITY`] bytes of `input` from `offset` on.
     pub fn new(input: &[u8], offset: usize) -> Self {

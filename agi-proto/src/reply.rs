@@ -66,10 +66,13 @@ pub struct Usage<'a> {
 pub struct Reply<'a> {
     line: &'a [u8],
     code: u16,
-    result: &'a [u8],
-    /// Everything after the value, leading space included.
-    tail: &'a [u8],
+    /// Where the value ends; it starts after `NNN result=`. Offsets instead
+    /// of slices keep frames small, and they are returned by value per line.
+    result_end: u32,
 }
+
+/// Length of `NNN result=`.
+const RESULT_START: usize = 11;
 
 impl<'a> Reply<'a> {
     /// The three-digit code: 200, or 100 / 503 from GOSUB.
@@ -85,18 +88,20 @@ impl<'a> Reply<'a> {
     /// The raw `result=` value: an integer, or GET DATA's digit string
     /// (possibly empty, possibly with `*` and leading zeros).
     pub fn result(&self) -> &'a [u8] {
-        self.result
+        &self.line[RESULT_START..self.result_end as usize]
     }
 
     /// The `result=` value as an integer, when it is one.
+    #[inline]
     pub fn result_int(&self) -> Option<i64> {
-        parse_int(self.result)
+        parse_int(self.result())
     }
 
     /// What follows the value, leading space removed: free text such as
     /// `Gosub complete`, or `(data) key=value…`.
     pub fn text(&self) -> &'a [u8] {
-        self.tail.strip_prefix(b" ").unwrap_or(self.tail)
+        let tail = &self.line[self.result_end as usize..];
+        tail.strip_prefix(b" ").unwrap_or(tail)
     }
 
     /// The parenthesised data of GET VARIABLE, DATABASE GET and friends: from
@@ -224,7 +229,8 @@ fn head(line: &[u8]) -> IResult<&[u8], Head<'_>> {
     match input.first() {
         Some(b' ') => match tag::<_, _, nom::error::Error<&[u8]>>(&b" result="[..]).parse(input) {
             Ok((r, _)) => {
-                let end = memchr::memchr(b' ', r).unwrap_or(r.len());
+                // Values are a few bytes: a plain scan beats a memchr call.
+                let end = r.iter().position(|&b| b == b' ').unwrap_or(r.len());
                 Ok((
                     &[],
                     Head::Reply {
@@ -302,7 +308,9 @@ impl Default for FrameDecoder {
 impl FrameDecoder {
     /// A decoder enforcing `limits.max_line` per line and `limits.max_block`
     /// per usage block.
-    pub fn new(limits: Limits) -> Self {
+    pub fn new(mut limits: Limits) -> Self {
+        // Reply offsets are kept as u32.
+        limits.max_line = limits.max_line.min(u32::MAX as usize);
         FrameDecoder {
             limits,
             searched: 0,
@@ -321,6 +329,7 @@ impl FrameDecoder {
     /// # Errors
     /// A [`ParseError`] naming the problem and its offset; the decoder is
     /// reset and the stream should be dropped.
+    #[inline]
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
         let result = self.decode_inner(buf);
         if !matches!(result, Ok(Status::Partial)) {
@@ -371,15 +380,15 @@ impl FrameDecoder {
                 if !valid_result(result) {
                     return Err(ParseError::new(ParseErrorKind::InvalidResult, buf, at));
                 }
-                if tail.starts_with(b" (") && memchr::memchr(b')', tail).is_none() {
+                if tail.starts_with(b" (") && !tail.contains(&b')') {
                     let at = line.len() - tail.len() + 1;
                     return Err(ParseError::new(ParseErrorKind::UnterminatedData, buf, at));
                 }
                 complete(Frame::Reply(Reply {
                     line,
                     code,
-                    result,
-                    tail,
+                    // Lines are bounded by `max_line`, far below 4 GiB.
+                    result_end: (line.len() - tail.len()) as u32,
                 }))
             }
             Head::Text { code, text } => complete(match code {
@@ -447,6 +456,7 @@ impl FrameDecoder {
 /// assert_eq!(reply.keyword(), Some(&b"timeout"[..]));
 /// # Ok::<(), agi_proto::ParseError>(())
 /// ```
+#[inline]
 pub fn parse_frame(buf: &[u8]) -> Result<Status<Frame<'_>>, ParseError> {
     FrameDecoder::default().decode(buf)
 }

@@ -66,6 +66,7 @@ impl<'a> Value<'a> {
 }
 
 /// Parses an optionally negative decimal integer made of ASCII digits only.
+#[inline]
 pub(crate) fn parse_int(bytes: &[u8]) -> Option<i64> {
     let (neg, digits) = match bytes.split_first() {
         Some((b'-', rest)) => (true, rest),
