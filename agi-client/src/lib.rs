@@ -48,5 +48,10 @@ pub mod server;
 pub mod testing;
 
 pub use agi_proto as proto;
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 pub use error::Error;
 pub use options::Options;
