@@ -498,19 +498,28 @@ fn sync_tcp_timeouts() {
     asterisk.join().unwrap();
 }
 
-#[test]
-fn sync_eagi_audio_through_a_pipe() {
-    let tone = std::fs::read(concat!(
+/// A pipe carrying the captured 440 Hz EAGI audio, fed by a thread.
+fn tone_pipe() -> (std::fs::File, std::thread::JoinHandle<()>, Vec<u8>) {
+    let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/fixtures/transcripts/eagi-audio-440hz.sln"
-    ))
-    .unwrap();
+    );
+    let tone = std::fs::read(path).unwrap();
     let (reader, mut writer) = std::io::pipe().unwrap();
-    let expected = tone.clone();
+    let bytes = tone.clone();
     let feeder =
-        std::thread::spawn(move || std::io::Write::write_all(&mut writer, &expected).unwrap());
-    let mut audio =
-        agi_client::sync::Audio::from_file(std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
+        std::thread::spawn(move || std::io::Write::write_all(&mut writer, &bytes).unwrap());
+    (
+        std::fs::File::from(std::os::fd::OwnedFd::from(reader)),
+        feeder,
+        tone,
+    )
+}
+
+#[test]
+fn sync_eagi_audio_through_a_pipe() {
+    let (pipe, feeder, _) = tone_pipe();
+    let mut audio = agi_client::sync::Audio::from_file(pipe);
     let mut samples = Vec::new();
     let mut chunk = [0i16; 160];
     loop {
@@ -538,18 +547,8 @@ fn sync_eagi_audio_through_a_pipe() {
 #[tokio::test]
 async fn aio_eagi_audio_through_a_pipe() {
     use tokio::io::AsyncReadExt;
-    let tone = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/transcripts/eagi-audio-440hz.sln"
-    ))
-    .unwrap();
-    let (reader, mut writer) = std::io::pipe().unwrap();
-    let expected = tone.clone();
-    let feeder =
-        std::thread::spawn(move || std::io::Write::write_all(&mut writer, &expected).unwrap());
-    let mut audio =
-        agi_client::aio::Audio::from_file(std::fs::File::from(std::os::fd::OwnedFd::from(reader)))
-            .unwrap();
+    let (pipe, feeder, tone) = tone_pipe();
+    let mut audio = agi_client::aio::Audio::from_file(pipe).unwrap();
     let mut got = Vec::new();
     audio.read_to_end(&mut got).await.unwrap();
     feeder.join().unwrap();

@@ -29,20 +29,22 @@ fn ms(n: u64) -> Option<Duration> {
     Some(Duration::from_millis(n))
 }
 
+/// Lines with missing arguments: each gets a `520` usage block.
+const USAGE_LINES: [&str; 9] = [
+    "STREAM FILE",
+    "DATABASE GET onlyfamily",
+    "WAIT FOR DIGIT",
+    "SET VARIABLE onlyname",
+    "GET DATA",
+    "SAY NUMBER",
+    "RECORD FILE x wav",
+    "GOSUB",
+    "VERBOSE",
+];
+
 /// The 150 commands of `commands-live*.txt`; only the channel name differs
 /// between the standard and FastAGI captures.
 fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
-    let usage_cmds = [
-        "STREAM FILE",
-        "DATABASE GET onlyfamily",
-        "WAIT FOR DIGIT",
-        "SET VARIABLE onlyname",
-        "GET DATA",
-        "SAY NUMBER",
-        "RECORD FILE x wav",
-        "GOSUB",
-        "VERBOSE",
-    ];
     let nosuch = "Local/nosuchchannel@nowhere-00000000;1";
     let mut s: Vec<Box<dyn Case>> = vec![
         ok(Noop, ()),
@@ -327,7 +329,7 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
         ok(AsyncAgiBreak, ()),
         raw("FOO BAR", INVALID),
     ];
-    s.extend(usage_cmds.into_iter().map(|c| raw(c, USAGE)));
+    s.extend(USAGE_LINES.into_iter().map(|c| raw(c, USAGE)));
     s.extend([
         raw("noop lower case", Ok(())),
         raw("NoOp Mixed Case", Ok(())),
@@ -531,19 +533,7 @@ pub fn script(name: &str) -> Vec<Box<dyn Case>> {
         "fastagi-noscript.txt" => vec![ok(Noop, ()), ok(Hangup::default(), ())],
         "usage-520.txt" => {
             let mut s = vec![ok(Answer, ()), raw("FOO BAR", INVALID)];
-            for c in [
-                "STREAM FILE",
-                "DATABASE GET onlyfamily",
-                "WAIT FOR DIGIT",
-                "SET VARIABLE onlyname",
-                "GET DATA",
-                "SAY NUMBER",
-                "RECORD FILE x wav",
-                "GOSUB",
-                "VERBOSE",
-            ] {
-                s.push(raw(c, USAGE));
-            }
+            s.extend(USAGE_LINES.into_iter().map(|c| raw(c, USAGE)));
             s.extend([
                 raw("noop lower case", Ok(())),
                 raw("NoOp Mixed Case", Ok(())),

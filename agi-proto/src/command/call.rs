@@ -4,30 +4,18 @@
 use std::time::Duration;
 
 use super::types::ChannelState;
-use super::{Command, expect_result, rejected, result_of, unexpected};
+use super::{Command, bare_command, expect_result, rejected, result_of, unexpected};
 use crate::encode::ArgWriter;
 use crate::error::{EncodeError, Failure};
 use crate::reply::Reply;
 
-/// `ANSWER`: answers the channel; `Ok` also when it was already up.
-///
-/// # Errors
-/// [`Failure::Rejected`] on `result=-1`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Answer;
-
-impl Command for Answer {
-    type Output = ();
-    const NAME: &'static str = "ANSWER";
-    const DEAD_OK: bool = false;
-    fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
-        w.words(Self::NAME);
-        Ok(())
-    }
-    fn parse_reply(&self, reply: &Reply<'_>) -> Result<(), Failure> {
-        expect_result(Self::NAME, reply, 0)
-    }
-}
+bare_command!(
+    /// `ANSWER`: answers the channel; `Ok` also when it was already up.
+    ///
+    /// # Errors
+    /// [`Failure::Rejected`] on `result=-1`.
+    Answer, "ANSWER", dead: false, ok: 0
+);
 
 /// `HANGUP [channel]`: hangs up this channel, or the named one.
 ///
@@ -108,39 +96,15 @@ impl Command for SetAutoHangup {
     }
 }
 
-/// `ASYNCAGI BREAK`: leaves AsyncAGI; a harmless no-op in other modes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AsyncAgiBreak;
+bare_command!(
+    /// `ASYNCAGI BREAK`: leaves AsyncAGI; a harmless no-op in other modes.
+    AsyncAgiBreak, "ASYNCAGI BREAK", dead: true, ok: 0
+);
 
-impl Command for AsyncAgiBreak {
-    type Output = ();
-    const NAME: &'static str = "ASYNCAGI BREAK";
-    const DEAD_OK: bool = true;
-    fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
-        w.words(Self::NAME);
-        Ok(())
-    }
-    fn parse_reply(&self, reply: &Reply<'_>) -> Result<(), Failure> {
-        expect_result(Self::NAME, reply, 0)
-    }
-}
-
-/// `NOOP`: does nothing; a cheap round trip, allowed on dead channels.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Noop;
-
-impl Command for Noop {
-    type Output = ();
-    const NAME: &'static str = "NOOP";
-    const DEAD_OK: bool = true;
-    fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
-        w.words(Self::NAME);
-        Ok(())
-    }
-    fn parse_reply(&self, reply: &Reply<'_>) -> Result<(), Failure> {
-        expect_result(Self::NAME, reply, 0)
-    }
-}
+bare_command!(
+    /// `NOOP`: does nothing; a cheap round trip, allowed on dead channels.
+    Noop, "NOOP", dead: true, ok: 0
+);
 
 /// `VERBOSE <message> [level]`: logs `message` through Asterisk's verbose
 /// log (the AGI's stderr does not reach Asterisk's log).

@@ -147,6 +147,29 @@ table!(
     SpeechRecognize<'_>,
 );
 
+/// A command without arguments whose only success is `result=<ok>`.
+macro_rules! bare_command {
+    ($(#[$doc:meta])* $name:ident, $words:literal, dead: $dead:literal, ok: $ok:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name;
+
+        impl Command for $name {
+            type Output = ();
+            const NAME: &'static str = $words;
+            const DEAD_OK: bool = $dead;
+            fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
+                w.words(Self::NAME);
+                Ok(())
+            }
+            fn parse_reply(&self, reply: &Reply<'_>) -> Result<(), Failure> {
+                expect_result(Self::NAME, reply, $ok)
+            }
+        }
+    };
+}
+pub(crate) use bare_command;
+
 // ---- helpers shared by the command files ----
 
 /// The reply as text, for error messages.

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::types::Digit;
-use super::{Command, expect_result, int_field, rejected, result_of, unexpected};
+use super::{Command, bare_command, expect_result, int_field, rejected, result_of, unexpected};
 use crate::encode::ArgWriter;
 use crate::error::{EncodeError, Failure};
 use crate::reply::Reply;
@@ -92,25 +92,13 @@ impl Command for SpeechCreate<'_> {
     }
 }
 
-/// `SPEECH DESTROY`: destroys the speech object.
-///
-/// # Errors
-/// [`Failure::Rejected`] (`result=0`) when there is none.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SpeechDestroy;
-
-impl Command for SpeechDestroy {
-    type Output = ();
-    const NAME: &'static str = "SPEECH DESTROY";
-    const DEAD_OK: bool = true;
-    fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
-        w.words(Self::NAME);
-        Ok(())
-    }
-    fn parse_reply(&self, reply: &Reply<'_>) -> Result<(), Failure> {
-        expect_result(Self::NAME, reply, 1)
-    }
-}
+bare_command!(
+    /// `SPEECH DESTROY`: destroys the speech object.
+    ///
+    /// # Errors
+    /// [`Failure::Rejected`] (`result=0`) when there is none.
+    SpeechDestroy, "SPEECH DESTROY", dead: true, ok: 1
+);
 
 /// One recognition hypothesis.
 #[derive(Debug, Clone, PartialEq, Eq)]
