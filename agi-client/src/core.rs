@@ -11,6 +11,10 @@ use bytes::{Buf, BytesMut};
 
 use crate::error::Error;
 
+/// How much room a read asks for. Replies are tens of bytes; larger frames
+/// (usage blocks, long variables) grow the buffer as they arrive.
+pub(crate) const READ_CHUNK: usize = 1024;
+
 /// Per-session state of one AGI conversation, without I/O.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -29,8 +33,9 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(limits: Limits) -> Self {
         Core {
-            rbuf: BytesMut::with_capacity(4096),
-            line: Vec::with_capacity(256),
+            // Enough for a typical environment block (~600 bytes) in one read.
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            line: Vec::new(),
             limits,
             env: EnvDecoder::new(limits),
             frames: FrameDecoder::new(limits),
@@ -45,7 +50,10 @@ impl Core {
             Status::Partial => return Ok(None),
             Status::Complete { consumed, .. } => consumed,
         };
-        let block = self.rbuf.split_to(consumed).freeze();
+        // Copied, so the read buffer stays unique and reuses its space for
+        // the replies instead of growing a second allocation.
+        let block = bytes::Bytes::copy_from_slice(&self.rbuf[..consumed]);
+        self.rbuf.advance(consumed);
         let env = OwnedEnv::from_bytes(block, self.limits)?;
         // Asterisk runs the tail of an over-long line as a second command:
         // follow the peer's own limit.

@@ -1,5 +1,7 @@
 //! One call's AGI session over an async reader and writer.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use agi_proto::command::*;
@@ -9,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::commands::command_table;
-use crate::core::Core;
+use crate::core::{Core, READ_CHUNK};
 use crate::error::Error;
 use crate::options::Options;
 
@@ -30,7 +32,57 @@ pub struct Channel<R, W> {
     command_timeout: Option<Duration>,
 }
 
-impl Channel<OwnedReadHalf, OwnedWriteHalf> {
+/// The write half of a FastAGI connection.
+///
+/// Unlike tokio's `OwnedWriteHalf`, dropping it does not shut the socket's
+/// write side down by itself: the connection closes once, when both halves
+/// are gone, which saves a system call per session. Call
+/// [`Channel::shutdown`] to half-close explicitly.
+#[derive(Debug)]
+pub struct TcpWriter(Option<OwnedWriteHalf>);
+
+impl TcpWriter {
+    fn inner(&mut self) -> std::io::Result<Pin<&mut OwnedWriteHalf>> {
+        self.0.as_mut().map(Pin::new).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotConnected, "write half released")
+        })
+    }
+}
+
+impl AsyncWrite for TcpWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.inner() {
+            Ok(w) => w.poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.inner() {
+            Ok(w) => w.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.inner() {
+            Ok(w) => w.poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl Drop for TcpWriter {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take() {
+            w.forget();
+        }
+    }
+}
+
+impl Channel<OwnedReadHalf, TcpWriter> {
     /// A FastAGI connection: sets TCP_NODELAY and reads the environment.
     ///
     /// # Errors
@@ -38,7 +90,7 @@ impl Channel<OwnedReadHalf, OwnedWriteHalf> {
     pub async fn tcp(stream: TcpStream, options: Options) -> Result<Self, Error> {
         stream.set_nodelay(true)?;
         let (reader, writer) = stream.into_split();
-        Channel::with_options(reader, writer, options).await
+        Channel::with_options(reader, TcpWriter(Some(writer)), options).await
     }
 }
 
@@ -158,7 +210,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Channel<R, W> {
 
 /// Reads what is available into the core's buffer.
 async fn fill<R: AsyncRead + Unpin>(reader: &mut R, core: &mut Core) -> Result<(), Error> {
-    core.rbuf.reserve(4096);
+    if core.rbuf.capacity() - core.rbuf.len() < READ_CHUNK / 4 {
+        core.rbuf.reserve(READ_CHUNK);
+    }
     match reader.read_buf(&mut core.rbuf).await {
         Ok(0) => Err(core.eof()),
         Ok(_) => Ok(()),

@@ -24,5 +24,5 @@
 mod channel;
 mod eagi;
 
-pub use channel::Channel;
+pub use channel::{Channel, TcpWriter};
 pub use eagi::Audio;

@@ -5,9 +5,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 
-use crate::aio::Channel;
+use crate::aio::{Channel, TcpWriter};
 
 /// Any error a handler returns; it is logged and ends only its session.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -16,7 +16,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug)]
 pub struct Session {
     /// The channel: environment and commands.
-    pub chan: Channel<OwnedReadHalf, OwnedWriteHalf>,
+    pub chan: Channel<OwnedReadHalf, TcpWriter>,
     /// The script path (`agi_network_script` before any `?`), empty when the
     /// URL had none.
     pub script: String,

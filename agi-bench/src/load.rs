@@ -1,0 +1,225 @@
+//! Playing Asterisk against a FastAGI server: C connections, each running
+//! sessions back to back for a fixed time; and idle sessions for memory.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::procfs;
+use crate::script::{Workload, same_tokens};
+
+/// What one load run measured.
+pub struct Report {
+    pub sessions: u64,
+    pub errors: u64,
+    pub elapsed: Duration,
+    /// Session latency, connect to close, in µs.
+    pub session: Histogram<u64>,
+    /// From sending the environment or a reply to the next command, in µs.
+    pub command: Histogram<u64>,
+    pub server_cpu: Option<f64>,
+    pub server_rss: Option<(u64, u64)>,
+    pub own_cpu: Option<f64>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+/// Runs `conns` connections for `seconds`, sampling the server's /proc.
+pub fn run(
+    addr: SocketAddr,
+    workload: Workload,
+    conns: usize,
+    seconds: f64,
+    server_pid: Option<u32>,
+) -> Report {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let workload = Rc::new(workload);
+    let env = Rc::new(workload.env(true));
+    let cpu_before = server_pid.and_then(procfs::cpu_seconds);
+    let own_before = procfs::cpu_seconds(std::process::id());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let local = tokio::task::LocalSet::new();
+    let results = local.block_on(&rt, async {
+        let mut tasks = Vec::new();
+        for _ in 0..conns {
+            let (workload, env) = (Rc::clone(&workload), Rc::clone(&env));
+            tasks.push(tokio::task::spawn_local(async move {
+                connection(addr, &workload, &env, deadline).await
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.expect("load task"));
+        }
+        out
+    });
+    let elapsed = started.elapsed();
+    let mut report = Report {
+        sessions: 0,
+        errors: 0,
+        elapsed,
+        session: histogram(),
+        command: histogram(),
+        server_cpu: server_pid
+            .and_then(procfs::cpu_seconds)
+            .zip(cpu_before)
+            .map(|(a, b)| a - b),
+        server_rss: server_pid.and_then(procfs::rss_kib),
+        own_cpu: procfs::cpu_seconds(std::process::id())
+            .zip(own_before)
+            .map(|(a, b)| a - b),
+    };
+    for r in results {
+        report.sessions += r.sessions;
+        report.errors += r.errors;
+        report.session.add(&r.session).expect("same bounds");
+        report.command.add(&r.command).expect("same bounds");
+    }
+    report
+}
+
+struct ConnStats {
+    sessions: u64,
+    errors: u64,
+    session: Histogram<u64>,
+    command: Histogram<u64>,
+}
+
+async fn connection(
+    addr: SocketAddr,
+    workload: &Workload,
+    env: &[u8],
+    deadline: Instant,
+) -> ConnStats {
+    let mut stats = ConnStats {
+        sessions: 0,
+        errors: 0,
+        session: histogram(),
+        command: histogram(),
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut scratch = Vec::with_capacity(256);
+    while Instant::now() < deadline {
+        let start = Instant::now();
+        match session(
+            addr,
+            workload,
+            env,
+            &mut buf,
+            &mut scratch,
+            &mut stats.command,
+        )
+        .await
+        {
+            Ok(()) => {
+                stats.sessions += 1;
+                let _ = stats.session.record(start.elapsed().as_micros() as u64);
+            }
+            Err(e) => {
+                stats.errors += 1;
+                if stats.errors <= 3 {
+                    eprintln!("session error: {e}");
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    stats
+}
+
+/// One session: connect, environment, each command checked and answered,
+/// then the server's close.
+async fn session(
+    addr: SocketAddr,
+    workload: &Workload,
+    env: &[u8],
+    buf: &mut [u8],
+    scratch: &mut Vec<u8>,
+    rtt: &mut Histogram<u64>,
+) -> Result<(), String> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    stream
+        .write_all(env)
+        .await
+        .map_err(|e| format!("env: {e}"))?;
+    let mut sent = Instant::now();
+    let (mut start, mut end) = (0, 0);
+    for (i, step) in workload.steps.iter().enumerate() {
+        let line = loop {
+            if let Some(lf) = buf[start..end].iter().position(|&b| b == b'\n') {
+                let line = (start, start + lf);
+                start += lf + 1;
+                break line;
+            }
+            if start > 0 {
+                buf.copy_within(start..end, 0);
+                (start, end) = (0, end - start);
+            }
+            if end == buf.len() {
+                return Err("command line too long".into());
+            }
+            match stream.read(&mut buf[end..]).await {
+                Ok(0) => return Err(format!("server closed before command {i}")),
+                Ok(n) => end += n,
+                Err(e) => return Err(format!("read: {e}")),
+            }
+        };
+        let _ = rtt.record(sent.elapsed().as_micros() as u64);
+        if !same_tokens(&buf[line.0..line.1], &step.tokens, scratch) {
+            return Err(format!(
+                "command {i}: unexpected {:?}",
+                String::from_utf8_lossy(&buf[line.0..line.1])
+            ));
+        }
+        stream
+            .write_all(&step.reply)
+            .await
+            .map_err(|e| format!("reply: {e}"))?;
+        sent = Instant::now();
+    }
+    // The server ends the session by closing.
+    match stream.read(buf).await {
+        Ok(0) => Ok(()),
+        Ok(_) => Err("command after HANGUP".into()),
+        Err(e) => Err(format!("close: {e}")),
+    }
+}
+
+/// Opens `conns` sessions that stop after their first command (Asterisk
+/// busy in a long Dial) and reports the server's RSS before and while they
+/// are open, in KiB.
+pub fn idle(addr: SocketAddr, conns: usize, server_pid: u32) -> (u64, u64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let before = procfs::rss_kib(server_pid).map_or(0, |r| r.0);
+        let env = Workload::router().env(true);
+        let mut open = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            let mut s = TcpStream::connect(addr).await.expect("connect");
+            s.write_all(&env).await.expect("env");
+            let mut b = [0u8; 64];
+            let _ = s.read(&mut b).await.expect("first command");
+            open.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let during = procfs::rss_kib(server_pid).map_or(0, |r| r.0);
+        drop(open);
+        (before, during)
+    })
+}

@@ -1,0 +1,145 @@
+//! `agi-bench`: a load generator that plays Asterisk, and the programs it
+//! measures. See `benches/load.sh` for the full comparison run.
+//!
+//! ```text
+//! agi-bench serve-lib ADDR              FastAGI server on agi-client (router + chatty scripts)
+//! agi-bench serve-raw ADDR              hand-written server, no library (the ceiling)
+//! agi-bench raw-agi                     hand-written standard AGI router program (the ceiling)
+//! agi-bench fastagi ADDR --workload router|chatty --conns C --seconds S [--pid PID]
+//! agi-bench idle ADDR --conns N --pid PID
+//! agi-bench stdio --parallel P --sessions N -- PROGRAM [ARGS…]
+//! ```
+
+mod load;
+mod procfs;
+mod script;
+mod servers;
+mod stdio;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Plays Asterisk against FastAGI servers and standard AGI programs")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// FastAGI server built on agi-client.
+    ServeLib { addr: SocketAddr },
+    /// Hand-written FastAGI server without the library (the ceiling).
+    ServeRaw { addr: SocketAddr },
+    /// Hand-written standard AGI program without the library (the ceiling).
+    RawAgi,
+    /// Load a FastAGI server.
+    Fastagi {
+        addr: SocketAddr,
+        #[arg(long, default_value = "router")]
+        workload: String,
+        #[arg(long, default_value_t = 16)]
+        conns: usize,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// The server's pid, for its CPU time and RSS.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Label for the result line.
+        #[arg(long, default_value = "server")]
+        label: String,
+    },
+    /// Memory of idle sessions.
+    Idle {
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 1000)]
+        conns: usize,
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value = "server")]
+        label: String,
+    },
+    /// Load a standard AGI program (router workload).
+    Stdio {
+        #[arg(long, default_value_t = 2)]
+        parallel: usize,
+        #[arg(long, default_value_t = 500)]
+        sessions: usize,
+        #[arg(long, default_value = "program")]
+        label: String,
+        program: PathBuf,
+        args: Vec<String>,
+    },
+}
+
+fn pct(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+fn main() {
+    match Cli::parse().cmd {
+        Cmd::ServeLib { addr } => servers::serve_lib(addr),
+        Cmd::ServeRaw { addr } => servers::serve_raw(addr),
+        Cmd::RawAgi => servers::raw_agi(),
+        Cmd::Fastagi {
+            addr,
+            workload,
+            conns,
+            seconds,
+            pid,
+            label,
+        } => {
+            let w = script::Workload::by_name(&workload)
+                .unwrap_or_else(|| panic!("unknown workload {workload}"));
+            let r = load::run(addr, w, conns, seconds, pid);
+            let rate = r.sessions as f64 / r.elapsed.as_secs_f64();
+            let cpu_us = r
+                .server_cpu
+                .map_or(f64::NAN, |c| c * 1e6 / r.sessions.max(1) as f64);
+            let (rss, hwm) = r.server_rss.unwrap_or((0, 0));
+            println!(
+                "{label:<12} {workload:<7} conns={conns:<5} sessions/s={rate:>9.0} p50={:.2}ms p99={:.2}ms p999={:.2}ms cmd_p99={:.3}ms errors={} server_cpu/session={cpu_us:.1}us rss={}KiB peak={}KiB loadgen_cpu={:.0}%",
+                pct(&r.session, 0.5),
+                pct(&r.session, 0.99),
+                pct(&r.session, 0.999),
+                pct(&r.command, 0.99),
+                r.errors,
+                rss,
+                hwm,
+                r.own_cpu.unwrap_or(0.0) * 100.0 / r.elapsed.as_secs_f64(),
+            );
+        }
+        Cmd::Idle {
+            addr,
+            conns,
+            pid,
+            label,
+        } => {
+            let (before, during) = load::idle(addr, conns, pid);
+            let per = (during.saturating_sub(before)) as f64 * 1024.0 / conns as f64;
+            println!(
+                "{label:<12} idle conns={conns} rss_before={before}KiB rss_open={during}KiB per_session={:.1}KiB",
+                per / 1024.0
+            );
+        }
+        Cmd::Stdio {
+            parallel,
+            sessions,
+            label,
+            program,
+            args,
+        } => {
+            let (h, errors, elapsed) = stdio::run(&program, &args, parallel, sessions);
+            println!(
+                "{label:<18} stdio parallel={parallel} sessions={} p50={:.3}ms p99={:.3}ms errors={errors} sessions/s={:.0}",
+                h.len(),
+                pct(&h, 0.5),
+                pct(&h, 0.99),
+                h.len() as f64 / elapsed.as_secs_f64()
+            );
+        }
+    }
+}
