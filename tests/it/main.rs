@@ -4,6 +4,7 @@
 mod client_replay;
 mod env_fixtures;
 mod fixtures;
+mod ivr_service;
 mod script;
 mod sighup;
 mod transcripts;

@@ -134,7 +134,7 @@ fn fake(call: &Call, fastagi: bool) -> FakeAsterisk {
 
 /// Moves bytes between the fake and the program until the program stops
 /// sending; `before_reply(n)` runs before the reply to command `n`.
-fn pump(
+pub fn pump(
     fake: &mut FakeAsterisk,
     to_program: &mut dyn Write,
     from_program: &mut dyn BufRead,

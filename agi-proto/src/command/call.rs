@@ -1,5 +1,18 @@
 //! Call and session control: ANSWER, HANGUP, CHANNEL STATUS, SET AUTOHANGUP,
 //! ASYNCAGI BREAK, NOOP, VERBOSE, EXEC, GOSUB.
+//!
+//! ```
+//! use agi_proto::command::{Command, Exec};
+//! use agi_proto::{encode_command, parse_frame, Failure, Frame, Limits};
+//!
+//! let dial = Exec::new("Dial", "SIP/bob,5");
+//! let mut line = Vec::new();
+//! encode_command(&dial, &Limits::default(), &mut line)?;
+//! assert_eq!(line, b"EXEC Dial SIP/bob,5\n");
+//! let (Frame::Reply(reply), _) = parse_frame(b"200 result=-2\n")?.complete().unwrap() else { unreachable!() };
+//! assert_eq!(dial.parse_reply(&reply), Err(Failure::ApplicationNotFound("Dial".into())));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::time::Duration;
 

@@ -1,4 +1,14 @@
 //! The Asterisk database (AstDB): DATABASE GET / PUT / DEL / DELTREE.
+//!
+//! ```
+//! use agi_proto::command::{Command, DatabaseDelTree};
+//! use agi_proto::{parse_frame, Frame};
+//!
+//! // DELTREE's result is inverted on the wire: 0 means entries were deleted.
+//! let (Frame::Reply(reply), _) = parse_frame(b"200 result=0\n")?.complete().unwrap() else { unreachable!() };
+//! assert!(DatabaseDelTree::new("callers").parse_reply(&reply)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use super::dialplan::optional_data;
 use super::{Command, expect_result, result_of, unexpected};

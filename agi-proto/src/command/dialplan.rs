@@ -1,5 +1,19 @@
 //! Dialplan location and channel variables: SET CONTEXT / EXTENSION /
 //! PRIORITY / VARIABLE, GET VARIABLE, GET FULL VARIABLE.
+//!
+//! ```
+//! use agi_proto::command::{Command, GetVariable};
+//! use agi_proto::{parse_frame, Frame};
+//!
+//! let get = GetVariable::new("UNSET_OR_EMPTY");
+//! let reply = |wire: &'static [u8]| match parse_frame(wire).unwrap().complete().unwrap().0 {
+//!     Frame::Reply(r) => r,
+//!     _ => unreachable!(),
+//! };
+//! assert_eq!(get.parse_reply(&reply(b"200 result=0\n"))?, None, "not set");
+//! assert_eq!(get.parse_reply(&reply(b"200 result=1 ()\n"))?.unwrap(), "", "set but empty");
+//! # Ok::<(), agi_proto::Failure>(())
+//! ```
 
 use super::{Command, expect_result, rejected, result_of, unexpected};
 use crate::encode::ArgWriter;

@@ -1,5 +1,16 @@
 //! Caller input: GET DATA, WAIT FOR DIGIT, RECORD FILE, RECEIVE CHAR,
 //! RECEIVE TEXT.
+//!
+//! ```
+//! use agi_proto::command::{Command, GetData, Input};
+//! use agi_proto::{parse_frame, Frame};
+//!
+//! // GET DATA's result is the digit string itself, possibly empty.
+//! let (Frame::Reply(reply), _) = parse_frame(b"200 result= (timeout)\n")?.complete().unwrap() else { unreachable!() };
+//! let Input { digits, timed_out } = GetData::new("enter-pin").parse_reply(&reply)?;
+//! assert!(digits.is_empty() && timed_out);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::time::Duration;
 

@@ -48,7 +48,7 @@ use crate::reply::Reply;
 /// One AGI command: its wire form and the meaning of its reply.
 ///
 /// Clients reach every command through one generic `send` that encodes it,
-/// waits for its final reply (see [`crate::exchange`]) and calls
+/// waits for its final reply (see [`crate::Exchange`]) and calls
 /// [`Command::parse_reply`]; `510`, `511` and `520` never get here.
 pub trait Command {
     /// What a successful reply means.

@@ -1,5 +1,16 @@
 //! Prompts: STREAM FILE, CONTROL STREAM FILE, GET OPTION, the SAY commands
 //! and SET MUSIC.
+//!
+//! ```
+//! use agi_proto::command::{Command, Playback, StreamFile};
+//! use agi_proto::{parse_frame, EscapeDigits, Frame};
+//!
+//! let prompt = StreamFile::new("demo-congrats", EscapeDigits::DIGITS);
+//! let (Frame::Reply(reply), _) = parse_frame(b"200 result=53 endpos=10560\n")?.complete().unwrap() else { unreachable!() };
+//! let Playback { digit, endpos } = prompt.parse_reply(&reply)?;
+//! assert_eq!((digit.unwrap().as_char(), endpos), ('5', 10560)); // endpos in samples
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::time::Duration;
 

@@ -2,6 +2,20 @@
 //!
 //! One speech object exists per session. Without an engine every command
 //! answers `result=0`, which these types report as [`Failure::Rejected`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use agi_proto::command::{Command, SpeechOutcome, SpeechRecognize};
+//! use agi_proto::{parse_frame, Frame};
+//!
+//! let wire = b"200 result=1 (speech) endpos=0 results=1 score0=870 text0=\"call bob\" grammar0=dial\n";
+//! let (Frame::Reply(reply), _) = parse_frame(wire)?.complete().unwrap() else { unreachable!() };
+//! let SpeechOutcome::Speech { results, .. } = SpeechRecognize::new("prompt", Duration::from_secs(5)).parse_reply(&reply)? else {
+//!     unreachable!()
+//! };
+//! assert_eq!(results[0].text, "call bob");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::time::Duration;
 

@@ -1,4 +1,15 @@
 //! Sending to the caller: SEND TEXT, SEND IMAGE, TDD MODE, SET CALLERID.
+//!
+//! ```
+//! use agi_proto::command::SetCallerId;
+//! use agi_proto::{encode_command, tokenize, Limits};
+//!
+//! let mut line = Vec::new();
+//! encode_command(&SetCallerId::new("\"Bob\" <101>"), &Limits::default(), &mut line)?;
+//! // Asterisk's tokenizer gets the inner quotes back.
+//! assert_eq!(tokenize(&line[..line.len() - 1])[2], b"\"Bob\" <101>");
+//! # Ok::<(), agi_proto::EncodeError>(())
+//! ```
 
 use super::{Command, expect_result, result_of, unexpected};
 use crate::encode::ArgWriter;

@@ -1,5 +1,14 @@
 //! Small typed values shared by the commands: DTMF digits, escape-digit
 //! sets, channel states.
+//!
+//! ```
+//! use agi_proto::{ChannelState, Digit, EscapeDigits};
+//!
+//! assert_eq!(Digit::from_code(35).unwrap().as_char(), '#');
+//! assert_eq!(EscapeDigits::new("#9")?.to_string(), "9#");
+//! assert_eq!(ChannelState::from_code(6), ChannelState::Up);
+//! # Ok::<(), agi_proto::InvalidDigit>(())
+//! ```
 
 use std::fmt;
 

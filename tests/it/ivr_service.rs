@@ -1,0 +1,98 @@
+//! The second example service: an IVR menu with a query-string language and
+//! an AstDB caller lookup, served over FastAGI on loopback.
+
+use std::io::BufReader;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use agi_client::testing::FakeAsterisk;
+
+use crate::sighup::example;
+use crate::voicemail_router::pump;
+
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str, &str)]) {
+    let mut b = FakeAsterisk::builder()
+        .env("agi_network", "yes")
+        .env("agi_network_script", script)
+        .env("agi_request", format!("agi://{addr}/{script}"))
+        .env("agi_callerid", callerid)
+        .env("agi_version", "22.6.0");
+    for (command, reply) in steps {
+        b = b.expect(command, reply);
+    }
+    let mut fake = b.close().build();
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    pump(&mut fake, &mut writer, &mut reader, |_| {});
+    fake.finish();
+}
+
+#[test]
+fn menu_and_lookup_scripts() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _service = Service(
+        Command::new(example("ivr_service"))
+            .arg(addr.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..300 {
+        if TcpStream::connect(addr).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    call(
+        addr,
+        "ivr/menu?lang=fr",
+        "102",
+        &[
+            ("SET VARIABLE CHANNEL(language) fr", "200 result=1"),
+            ("ANSWER", "200 result=0"),
+            ("GET DATA ivr-menu 5000 1", "200 result=7"),
+            (
+                "STREAM FILE option-is-invalid \"\"",
+                "200 result=0 endpos=8000",
+            ),
+            ("GET DATA ivr-menu 5000 1", "200 result=2"),
+            ("SET CONTEXT support", "200 result=0"),
+            ("SET EXTENSION s", "200 result=0"),
+            ("SET PRIORITY 1", "200 result=0"),
+        ],
+    );
+    call(
+        addr,
+        "lookup",
+        "102",
+        &[
+            ("DATABASE GET callers 102", "200 result=1 (Peter)"),
+            ("SET VARIABLE CALLERID(name) Peter", "200 result=1"),
+        ],
+    );
+    call(
+        addr,
+        "lookup",
+        "555",
+        &[("DATABASE GET callers 555", "200 result=0")],
+    );
+}
