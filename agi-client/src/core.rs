@@ -23,7 +23,6 @@ pub(crate) struct Core {
     /// The command line being sent, reused between commands.
     line: Vec<u8>,
     limits: Limits,
-    env: EnvDecoder,
     frames: FrameDecoder,
     hung_up: bool,
     /// Set while a command is in flight; left set when it did not finish.
@@ -35,18 +34,24 @@ impl Core {
         Core {
             // Enough for a typical environment block (~600 bytes) in one read.
             rbuf: BytesMut::with_capacity(READ_CHUNK),
-            line: Vec::new(),
+            // Most command lines fit; longer ones grow it once.
+            line: Vec::with_capacity(64),
             limits,
-            env: EnvDecoder::new(limits),
             frames: FrameDecoder::new(limits),
             hung_up: false,
             in_flight: false,
         }
     }
 
+    /// A decoder for the environment block, kept by the driver only while
+    /// it reads the block (a channel does not carry its index afterwards).
+    pub(crate) fn env_decoder(&self) -> EnvDecoder {
+        EnvDecoder::new(self.limits)
+    }
+
     /// The environment block, once all of it has been read.
-    pub(crate) fn poll_env(&mut self) -> Result<Option<OwnedEnv>, Error> {
-        let consumed = match self.env.decode(&self.rbuf)? {
+    pub(crate) fn poll_env(&mut self, decoder: &mut EnvDecoder) -> Result<Option<OwnedEnv>, Error> {
+        let consumed = match decoder.decode(&self.rbuf)? {
             Status::Partial => return Ok(None),
             Status::Complete { consumed, .. } => consumed,
         };

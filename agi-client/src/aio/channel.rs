@@ -111,9 +111,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Channel<R, W> {
     /// bytes that are not an environment block.
     pub async fn with_options(mut reader: R, writer: W, options: Options) -> Result<Self, Error> {
         let mut core = Core::new(options.limits);
+        let mut decoder = core.env_decoder();
         let read_env = async {
             loop {
-                if let Some(env) = core.poll_env()? {
+                if let Some(env) = core.poll_env(&mut decoder)? {
                     return Ok(env);
                 }
                 fill(&mut reader, &mut core).await?;

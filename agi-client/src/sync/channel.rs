@@ -97,8 +97,9 @@ impl<R: Read, W: Write> Channel<R, W> {
             timeout,
         };
         let mut core = Core::new(options.limits);
+        let mut decoder = core.env_decoder();
         let env = loop {
-            if let Some(env) = core.poll_env()? {
+            if let Some(env) = core.poll_env(&mut decoder)? {
                 break env;
             }
             reader.fill(&mut core)?;
