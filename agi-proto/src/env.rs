@@ -200,8 +200,7 @@ struct Entry<'a> {
 #[inline]
 fn entry(block: &[u8], start: usize, end: usize) -> Option<Entry<'_>> {
     let line = &block[start..end];
-    // Names are short: a plain scan beats a memchr call here.
-    let colon = line.iter().position(|&b| b == b':')?;
+    let colon = find_colon(line)?;
     let skip = if line.get(colon + 1) == Some(&b' ') {
         2
     } else {
@@ -213,6 +212,27 @@ fn entry(block: &[u8], start: usize, end: usize) -> Option<Entry<'_>> {
         value: &block[value_start..end],
         value_start,
     })
+}
+
+/// The first `:`, eight bytes at a time: names are 8 to 20 bytes, too short
+/// for a memchr call to pay off, long enough for a byte loop to show.
+#[inline]
+fn find_colon(line: &[u8]) -> Option<usize> {
+    const COLONS: u64 = u64::from_ne_bytes([b':'; 8]);
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    while let Some(chunk) = line.get(at..at + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ COLONS;
+        // A high bit marks a zero byte, i.e. a colon; only bytes after the
+        // first real one can be false positives.
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    line[at..].iter().position(|&b| b == b':').map(|p| at + p)
 }
 
 /// Equality for names of 4 to 16 bytes with two overlapping word loads,
@@ -626,3 +646,15 @@ impl std::fmt::Debug for Env<'_> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod colon_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn find_colon_agrees_with_a_plain_scan(line in proptest::collection::vec(prop::sample::select(vec![b':', b'a', 0x3b, 0x39, 0xba, 0]), 0..40)) {
+            prop_assert_eq!(super::find_colon(&line), line.iter().position(|&b| b == b':'));
+        }
+    }
+}
