@@ -56,3 +56,14 @@ pub fn joined(records: &[Record], inbound: bool) -> Vec<u8> {
             .collect()
     }
 }
+
+/// The lines Asterisk sent, in order.
+pub fn asterisk_lines(records: &[Record]) -> Vec<&[u8]> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Asterisk(l) => Some(l.as_slice()),
+            _ => None,
+        })
+        .collect()
+}

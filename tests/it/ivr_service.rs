@@ -2,23 +2,13 @@
 //! an AstDB caller lookup, served over FastAGI on loopback.
 
 use std::io::BufReader;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::sighup::example;
+use crate::child::service;
 use crate::voicemail_router::pump;
-
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str, &str)]) {
     let mut b = FakeAsterisk::builder()
@@ -43,25 +33,8 @@ fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str
 
 #[test]
 fn menu_and_lookup_scripts() {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _service = Service(
-        Command::new(example("ivr_service"))
-            .arg(addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..300 {
-        if TcpStream::connect(addr).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let service = service("ivr_service", &[]);
+    let addr = service.addr;
     call(
         addr,
         "ivr/menu?lang=fr",

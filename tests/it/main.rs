@@ -1,6 +1,7 @@
 //! Integration tests against the traffic captured from a real Asterisk in
 //! `../shared/fixtures/transcripts/` (read in place, never copied).
 
+mod child;
 mod client_replay;
 mod env_fixtures;
 mod fixtures;

@@ -8,30 +8,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+use crate::child::{example, wait};
 use crate::fixtures;
-
-/// Examples are built by `cargo test` next to the test binaries.
-pub fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("examples").join(name);
-    if !path.exists() {
-        // `cargo test` builds the examples, `cargo test --test it` does not.
-        let profile = if dir.ends_with("release") {
-            vec!["--release"]
-        } else {
-            vec![]
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", name])
-            .args(profile)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building example {name}");
-    }
-    path
-}
 
 fn sighup(child: &Child) {
     let status = Command::new("sh")
@@ -45,19 +23,6 @@ fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line, format!("{want}\n"));
-}
-
-fn wait(mut child: Child) -> (ExitStatus, String) {
-    for _ in 0..500 {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            return (status, err);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    panic!("the AGI program did not exit");
 }
 
 /// Runs `hangup_cleanup`; the caller hangs up while its prompt plays.

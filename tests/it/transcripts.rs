@@ -549,16 +549,7 @@ pub fn script(name: &str) -> Vec<Box<dyn Case>> {
 /// Groups the `< ` records after the environment into expected frames: a
 /// `520-` line opens a block that ends at the `520 ` line.
 fn expected_frames(records: &[Record]) -> Vec<Vec<u8>> {
-    let inbound: Vec<&Vec<u8>> = records
-        .iter()
-        .filter_map(|r| {
-            if let Record::Asterisk(l) = r {
-                Some(l)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let inbound: Vec<&[u8]> = fixtures::asterisk_lines(records);
     let body_start = inbound
         .iter()
         .position(|l| l.is_empty())
@@ -575,8 +566,8 @@ fn expected_frames(records: &[Record]) -> Vec<Vec<u8>> {
                     frames.push(block.take().unwrap());
                 }
             }
-            None if line.starts_with(b"520-") => block = Some([line.as_slice(), b"\n"].concat()),
-            None => frames.push([line.as_slice(), b"\n"].concat()),
+            None if line.starts_with(b"520-") => block = Some([*line, b"\n"].concat()),
+            None => frames.push([*line, b"\n"].concat()),
         }
     }
     assert!(block.is_none(), "unterminated usage block");
@@ -642,16 +633,10 @@ fn every_transcript_parses_frame_by_frame() {
 fn typed_scripts_send_the_same_commands_and_read_the_same_outcomes() {
     for name in fixtures::transcript_names() {
         let records = fixtures::records(&name);
-        let sent: Vec<&Vec<u8>> = records
-            .iter()
-            .filter_map(|r| {
-                if let Record::Script(l) = r {
-                    Some(l)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let transcript = agi_client::testing::Transcript {
+            records: records.clone(),
+        };
+        let sent: Vec<&[u8]> = transcript.script_lines().collect();
         let stream = fixtures::joined(&records, true);
         let (_, mut at) = parse_env(&stream).unwrap().complete().unwrap();
         let script = script(&name);

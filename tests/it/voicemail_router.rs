@@ -2,15 +2,15 @@
 //! process (environment on stdin, extension on the command line), and as a
 //! FastAGI service on loopback, against the library's scripted stand-in.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::sighup::example;
+use crate::child::{example, service, wait};
 
 const DEAD: &str = "511 Command Not Permitted on a dead channel or intercept routine";
 
@@ -198,22 +198,9 @@ fn standard(call: &Call, args: &[&str]) -> (Option<i32>, String) {
     (code, stderr)
 }
 
-fn finish(mut child: Child) -> (Option<i32>, String) {
-    for _ in 0..500 {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            return (status.code(), err);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    panic!("the router did not exit");
+fn finish(child: Child) -> (Option<i32>, String) {
+    let (status, stderr) = wait(child);
+    (status.code(), stderr)
 }
 
 #[test]
@@ -342,46 +329,12 @@ fn simulate_mode_runs_every_scenario() {
     assert_eq!(text.matches("== ").count(), 10, "{text}");
 }
 
-/// Starts the FastAGI service on a free port; kills it when dropped.
-struct Service(Child, SocketAddr);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn service() -> Service {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let service = Service(
-        Command::new(example("voicemail-router"))
-            .args(["--listen", &addr.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-        addr,
-    );
-    for _ in 0..300 {
-        if TcpStream::connect(addr).is_ok() {
-            return service;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("the service did not start"); // `service` is killed and waited on drop
-}
-
 #[test]
 fn fastagi_service_seed_scenarios() {
-    let service = service();
+    let service = service("voicemail-router", &["--listen"]);
     for call in seed_calls() {
         let mut fake = fake(&call, true);
-        let stream = TcpStream::connect(service.1).unwrap();
+        let stream = TcpStream::connect(service.addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
