@@ -1,14 +1,10 @@
 //! The second example service: an IVR menu with a query-string language and
 //! an AstDB caller lookup, served over FastAGI on loopback.
 
-use std::io::BufReader;
-use std::net::TcpStream;
-use std::time::Duration;
-
 use agi_client::testing::FakeAsterisk;
 
 use crate::child::service;
-use crate::voicemail_router::pump;
+use crate::voicemail_router::pump_tcp;
 
 fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str, &str)]) {
     let mut b = FakeAsterisk::builder()
@@ -20,15 +16,7 @@ fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str
     for (command, reply) in steps {
         b = b.expect(command, reply);
     }
-    let mut fake = b.close().build();
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    pump(&mut fake, &mut writer, &mut reader, |_| {});
-    fake.finish();
+    pump_tcp(b.close().build(), addr);
 }
 
 #[test]

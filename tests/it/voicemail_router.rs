@@ -159,6 +159,18 @@ pub fn pump(
     }
 }
 
+/// Plays `fake` as the Asterisk of one FastAGI connection to `addr`.
+pub fn pump_tcp(mut fake: FakeAsterisk, addr: std::net::SocketAddr) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    pump(&mut fake, &mut writer, &mut reader, |_| {});
+    fake.finish();
+}
+
 fn sighup(pid: u32) {
     let status = Command::new("sh")
         .args(["-c", "kill -HUP $0", &pid.to_string()])
@@ -333,14 +345,6 @@ fn simulate_mode_runs_every_scenario() {
 fn fastagi_service_seed_scenarios() {
     let service = service("voicemail-router", &["--listen"]);
     for call in seed_calls() {
-        let mut fake = fake(&call, true);
-        let stream = TcpStream::connect(service.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        pump(&mut fake, &mut writer, &mut reader, |_| {});
-        fake.finish();
+        pump_tcp(fake(&call, true), service.addr);
     }
 }
