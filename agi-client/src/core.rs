@@ -143,20 +143,21 @@ impl Core {
     }
 
     /// The error for the peer closing the stream now.
-    pub(crate) fn eof(&self) -> Error {
-        if self.hung_up {
+    pub(crate) fn eof(&mut self) -> Error {
+        let err = if self.hung_up {
             Error::HungUp
         } else if let Err(e) = check_eof(&self.rbuf) {
             Error::Parse(e)
         } else {
             Error::Closed
-        }
+        };
+        self.session_over(err)
     }
 
     /// Maps an I/O error; a broken connection after a hangup is the hangup.
-    pub(crate) fn io_error(&self, e: io::Error, timeout: Option<std::time::Duration>) -> Error {
+    pub(crate) fn io_error(&mut self, e: io::Error, timeout: Option<std::time::Duration>) -> Error {
         use io::ErrorKind::*;
-        match (e.kind(), timeout) {
+        let err = match (e.kind(), timeout) {
             (BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof, _)
                 if self.hung_up =>
             {
@@ -165,7 +166,17 @@ impl Core {
             (BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof, _) => Error::Closed,
             (TimedOut | WouldBlock, Some(after)) => Error::Timeout { after },
             _ => Error::Io(e),
+        };
+        self.session_over(err)
+    }
+
+    /// Once the session is over, later commands report the same end rather
+    /// than a poisoned channel: nothing more can arrive out of order.
+    fn session_over(&mut self, err: Error) -> Error {
+        if matches!(err, Error::HungUp | Error::Closed) {
+            self.in_flight = false;
         }
+        err
     }
 }
 

@@ -324,6 +324,8 @@ both!(
         aw!(chan.answer()).unwrap();
         assert!(chan.is_hung_up());
         assert!(matches!(aw!(chan.noop()), Err(Error::HungUp)));
+        // The end of the session is reported again, not as a poisoned channel.
+        assert!(matches!(aw!(chan.noop()), Err(Error::HungUp)));
     }
 );
 
@@ -348,6 +350,7 @@ both!(
     env().expect("ANSWER", "").close().build(),
     |chan| {
         assert!(matches!(aw!(chan.answer()), Err(Error::Closed)));
+        assert!(matches!(aw!(chan.noop()), Err(Error::Closed)));
     }
 );
 

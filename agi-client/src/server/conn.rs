@@ -59,11 +59,8 @@ pub(crate) async fn serve(
         .network_script()
         .map(|s| s.to_string())
         .unwrap_or_default();
-    let uniqueid = chan
-        .env()
-        .uniqueid()
-        .map(|s| s.to_string())
-        .unwrap_or_default();
+    // Fields are formatted only when a subscriber records them.
+    let uniqueid = chan.env().uniqueid().unwrap_or_default();
     let span = tracing::info_span!("agi", %peer, %uniqueid, script = %script);
     async move {
         let (path, query) = split_script(&script);
