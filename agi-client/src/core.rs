@@ -51,20 +51,20 @@ impl Core {
 
     /// The environment block, once all of it has been read.
     pub(crate) fn poll_env(&mut self, decoder: &mut EnvDecoder) -> Result<Option<OwnedEnv>, Error> {
-        let consumed = match decoder.decode(&self.rbuf)? {
+        let (env, consumed) = match decoder.decode(&self.rbuf)? {
             Status::Partial => return Ok(None),
-            Status::Complete { consumed, .. } => consumed,
+            // Copied out of the read buffer with the index already built:
+            // no second parse, and the buffer stays unique for the replies.
+            Status::Complete { value, consumed } => (value.into_owned(), consumed),
         };
-        // Copied, so the read buffer stays unique and reuses its space for
-        // the replies instead of growing a second allocation.
-        let block = bytes::Bytes::copy_from_slice(&self.rbuf[..consumed]);
         self.rbuf.advance(consumed);
-        let env = OwnedEnv::from_bytes(block, self.limits)?;
         // Asterisk runs the tail of an over-long line as a second command:
         // follow the peer's own limit.
         self.limits.max_command = env.env().asterisk_version().command_limit();
-        for (name, value) in env.env().iter() {
-            tracing::trace!(target: "agi", "< {}: {}", name.escape_ascii(), value.escape_ascii());
+        if tracing::enabled!(target: "agi", tracing::Level::TRACE) {
+            for (name, value) in env.env().iter() {
+                tracing::trace!(target: "agi", "< {}: {}", name.escape_ascii(), value.escape_ascii());
+            }
         }
         Ok(Some(env))
     }
@@ -181,6 +181,9 @@ impl Core {
 }
 
 fn trace_in(bytes: &[u8]) {
+    if !tracing::enabled!(target: "agi", tracing::Level::TRACE) {
+        return;
+    }
     for line in bytes
         .strip_suffix(b"\n")
         .unwrap_or(bytes)
