@@ -42,6 +42,15 @@ const USAGE_LINES: [&str; 9] = [
     "VERBOSE",
 ];
 
+/// Odd-case command words, then an empty line: the same in two captures.
+fn case_and_empty_lines() -> [Box<dyn Case>; 3] {
+    [
+        raw("noop lower case", Ok(())),
+        raw("NoOp Mixed Case", Ok(())),
+        raw("", INVALID),
+    ]
+}
+
 /// The 150 commands of `commands-live*.txt`; only the channel name differs
 /// between the standard and FastAGI captures.
 fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
@@ -330,10 +339,8 @@ fn commands_live(channel: &'static str) -> Vec<Box<dyn Case>> {
         raw("FOO BAR", INVALID),
     ];
     s.extend(USAGE_LINES.into_iter().map(|c| raw(c, USAGE)));
+    s.extend(case_and_empty_lines());
     s.extend([
-        raw("noop lower case", Ok(())),
-        raw("NoOp Mixed Case", Ok(())),
-        raw("", INVALID),
         ok(Hangup::default(), ()),
         ok(Noop, ()),
         fail(Answer, Fail::Dead),
@@ -534,12 +541,8 @@ pub fn script(name: &str) -> Vec<Box<dyn Case>> {
         "usage-520.txt" => {
             let mut s = vec![ok(Answer, ()), raw("FOO BAR", INVALID)];
             s.extend(USAGE_LINES.into_iter().map(|c| raw(c, USAGE)));
-            s.extend([
-                raw("noop lower case", Ok(())),
-                raw("NoOp Mixed Case", Ok(())),
-                raw("", INVALID),
-                ok(Hangup::default(), ()),
-            ]);
+            s.extend(case_and_empty_lines());
+            s.push(ok(Hangup::default(), ()));
             s
         }
         other => panic!("no typed script for {other}: add one"),

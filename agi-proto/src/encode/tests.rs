@@ -61,38 +61,30 @@ fn refuses_over_long_lines_and_leaves_the_buffer_alone() {
     assert_eq!(buf, b"keptEXEC Dial SIP/bob,55\n");
 }
 
+/// `NOOP` followed by `args` one-letter arguments.
+fn noop_with(args: usize) -> Result<(), EncodeError> {
+    let mut buf = Vec::new();
+    let limits = Limits {
+        max_command: 8190,
+        ..Limits::default()
+    };
+    let mut w = ArgWriter::new(&mut buf, &limits);
+    w.words("NOOP");
+    for _ in 0..args {
+        w.arg("x")?;
+    }
+    w.finish()
+}
+
 #[test]
 fn refuses_more_than_127_tokens() {
-    let mut buf = Vec::new();
-    let mut w = ArgWriter::new(
-        &mut buf,
-        &Limits {
-            max_command: 8190,
-            ..Limits::default()
-        },
-    );
-    w.words("NOOP");
-    for _ in 0..126 {
-        w.arg("x").unwrap();
-    }
-    w.finish().unwrap();
-    let mut w = ArgWriter::new(
-        &mut buf,
-        &Limits {
-            max_command: 8190,
-            ..Limits::default()
-        },
-    );
-    w.words("NOOP");
-    for _ in 0..127 {
-        w.arg("x").unwrap();
-    }
+    assert_eq!(noop_with(126), Ok(()));
     assert_eq!(
-        w.finish().unwrap_err(),
-        EncodeError::TooManyTokens {
+        noop_with(127),
+        Err(EncodeError::TooManyTokens {
             count: 128,
             max: 127
-        }
+        })
     );
 }
 
