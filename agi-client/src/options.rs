@@ -24,11 +24,13 @@ pub struct Options {
     /// the peer's `agi_version` once the environment is read.
     pub limits: Limits,
     /// Longest wait for the environment block; `None` waits as long as the
-    /// transport does. Enforced by the async client and by sync TCP channels.
+    /// transport does. The async client bounds the whole block; sync
+    /// channels on TCP or a file descriptor (standard AGI) bound each read.
     pub env_timeout: Option<Duration>,
     /// Longest wait for one command's reply; `None` (the default) waits
-    /// forever, since STREAM FILE or Dial legitimately take minutes. Enforced
-    /// by the async client and by sync TCP channels. A command that times out
+    /// forever, since STREAM FILE or Dial legitimately take minutes. The async
+    /// client bounds the whole reply; sync channels on TCP or a file
+    /// descriptor (standard AGI) bound each read. A command that times out
     /// poisons the channel (its late reply would answer the next command).
     pub command_timeout: Option<Duration>,
     /// Standard AGI only: catch the SIGHUP Asterisk sends on hangup instead

@@ -520,6 +520,55 @@ fn tone_pipe() -> (std::fs::File, std::thread::JoinHandle<()>, Vec<u8>) {
 }
 
 #[test]
+fn sync_pipe_timeouts() {
+    use std::io::Write as _;
+    let options = agi_client::Options {
+        env_timeout: Some(Duration::from_millis(100)),
+        command_timeout: Some(Duration::from_millis(100)),
+        ..Default::default()
+    };
+    let pipe = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        (
+            std::fs::File::from(std::os::fd::OwnedFd::from(reader)),
+            writer,
+        )
+    };
+    // An environment that never ends.
+    let (reader, mut asterisk) = pipe();
+    asterisk.write_all(b"agi_request: x\nagi_chan").unwrap();
+    let err = agi_client::sync::Channel::with_fd(reader, Vec::new(), options).unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { after } if after == Duration::from_millis(100)),
+        "{err:?}"
+    );
+    // A reply that never comes.
+    let (reader, mut asterisk) = pipe();
+    asterisk.write_all(b"agi_request: x\n\n").unwrap();
+    let mut chan = agi_client::sync::Channel::with_fd(reader, Vec::new(), options).unwrap();
+    let err = chan.answer().unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { after } if after == Duration::from_millis(100)),
+        "{err:?}"
+    );
+    assert!(matches!(chan.noop(), Err(Error::Poisoned)));
+    // Without a limit the same read waits until data comes.
+    let (reader, mut asterisk) = pipe();
+    asterisk.write_all(b"agi_request: x\n\n").unwrap();
+    let options = agi_client::Options {
+        command_timeout: None,
+        ..options
+    };
+    let mut chan = agi_client::sync::Channel::with_fd(reader, Vec::new(), options).unwrap();
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        asterisk.write_all(b"200 result=0\n").unwrap();
+    });
+    chan.answer().unwrap();
+    late.join().unwrap();
+}
+
+#[test]
 fn sync_eagi_audio_through_a_pipe() {
     let (pipe, feeder, _) = tone_pipe();
     let mut audio = agi_client::sync::Audio::from_file(pipe);

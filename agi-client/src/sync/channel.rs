@@ -165,6 +165,11 @@ impl<R: Read, W: Write> Channel<R, W> {
         &self.reader.inner
     }
 
+    /// The reader, for transport settings.
+    pub(crate) fn reader_mut(&mut self) -> &mut R {
+        &mut self.reader.inner
+    }
+
     /// Records the transport's read timeout, for [`Error::Timeout`].
     pub(crate) fn note_read_timeout(&mut self, timeout: Option<Duration>) {
         self.reader.timeout = timeout;

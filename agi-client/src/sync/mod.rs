@@ -25,3 +25,4 @@ mod stdio;
 
 pub use channel::Channel;
 pub use eagi::Audio;
+pub use stdio::FdReader;

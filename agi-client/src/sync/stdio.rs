@@ -1,18 +1,67 @@
 //! Constructors for the two blocking transports: standard AGI over
 //! stdin/stdout, and a FastAGI TCP connection.
 
-use std::io::{Stdin, Stdout};
+use std::fs::File;
+use std::io::{self, Read, Stdout, Write};
 use std::net::TcpStream;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, Timespec};
 
 use super::Channel;
 use crate::error::Error;
 use crate::options::Options;
 
-impl Channel<Stdin, Stdout> {
+/// A pipe or other file descriptor read without buffering (the channel
+/// buffers), with an optional deadline for each read through `poll(2)`.
+///
+/// Standard AGI reads Asterisk's side from a duplicate of stdin, so that
+/// [`Options::env_timeout`] and [`Options::command_timeout`] also hold on a
+/// pipe: a read that waits longer than the limit fails with
+/// [`Error::Timeout`].
+#[derive(Debug)]
+pub struct FdReader {
+    file: File,
+    timeout: Option<Duration>,
+}
+
+impl FdReader {
+    /// Reads from `file` (a pipe, a FIFO, a socket…).
+    pub fn new(file: File) -> Self {
+        FdReader {
+            file,
+            timeout: None,
+        }
+    }
+}
+
+impl Read for FdReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(limit) = self.timeout {
+            let timespec = Timespec::try_from(limit).unwrap_or(Timespec {
+                tv_sec: i64::MAX,
+                tv_nsec: 0,
+            });
+            let mut fds = [PollFd::new(&self.file, PollFlags::IN)];
+            if rustix::event::poll(&mut fds, Some(&timespec))? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no data from Asterisk in time",
+                ));
+            }
+        }
+        self.file.read(buf)
+    }
+}
+
+impl Channel<FdReader, Stdout> {
     /// Standard AGI, as Asterisk runs a program from `agi-bin`: reads the
     /// environment from stdin, writes commands to stdout (flushed after each).
+    /// `Options::env_timeout` (10 s by default) and `command_timeout` (none
+    /// by default) bound each read.
     ///
     /// By default SIGHUP, which Asterisk sends when the caller hangs up (and
     /// again when the session ends), no longer kills the process: it marks
@@ -35,7 +84,36 @@ impl Channel<Stdin, Stdout> {
         } else {
             None
         };
-        Channel::start(std::io::stdin(), std::io::stdout(), options, sighup, None)
+        let stdin = File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+        Channel::fd_channel(stdin, std::io::stdout(), options, sighup)
+    }
+}
+
+impl<W: Write> Channel<FdReader, W> {
+    /// A session read from an open file descriptor (what [`Channel::stdio`]
+    /// does with stdin), with the timeouts of `options` enforced per read.
+    ///
+    /// # Errors
+    /// As [`Channel::new`], or [`Error::Timeout`] when the environment does
+    /// not arrive within `options.env_timeout`.
+    pub fn with_fd(reader: File, writer: W, options: Options) -> Result<Self, Error> {
+        Channel::fd_channel(reader, writer, options, None)
+    }
+
+    fn fd_channel(
+        reader: File,
+        writer: W,
+        options: Options,
+        sighup: Option<Arc<AtomicBool>>,
+    ) -> Result<Self, Error> {
+        let reader = FdReader {
+            file: reader,
+            timeout: options.env_timeout,
+        };
+        let mut chan = Channel::start(reader, writer, options, sighup, options.env_timeout)?;
+        chan.reader_mut().timeout = options.command_timeout;
+        chan.note_read_timeout(options.command_timeout);
+        Ok(chan)
     }
 }
 
