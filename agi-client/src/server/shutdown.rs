@@ -110,6 +110,10 @@ impl Server {
             }
         }
         drop(self.listener);
+        // Sessions that ended before the shutdown are not "finished" by it.
+        while let Some(done) = sessions.try_join_next() {
+            report_panic(done);
+        }
         let in_flight = sessions.len();
         tracing::info!(in_flight, "shutting down: no new sessions");
         let mut report = ShutdownReport::default();
