@@ -32,7 +32,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod commands;
 mod core;

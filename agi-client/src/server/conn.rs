@@ -14,44 +14,27 @@ use super::router::{Query, Router, Session, split_script};
 use crate::aio::Channel;
 use crate::error::Error;
 
-/// How a session ended, for the server's counters and logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// The handler returned `Ok`.
-    Served,
-    /// The peer is not on the allow-list.
-    Refused,
-    /// Connected and closed without sending anything (a health check).
-    Empty,
-    /// No environment in time, or not an environment.
-    BadStart,
-    /// No route for the script.
-    Unrouted,
-    /// The handler returned an error or ran out of time.
-    Failed,
-}
-
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     config: Arc<ServerConfig>,
     router: Arc<Router>,
-) -> Outcome {
+) {
     if let Some(allow) = &config.allow {
         if !allow.contains(&peer.ip()) {
             tracing::warn!(%peer, "connection refused: peer not on the allow-list");
-            return Outcome::Refused;
+            return;
         }
     }
     let mut chan = match Channel::tcp(stream, config.session).await {
         Ok(chan) => chan,
         Err(Error::Closed) => {
             tracing::debug!(%peer, "connection closed before sending anything");
-            return Outcome::Empty;
+            return;
         }
         Err(e) => {
             tracing::warn!(%peer, error = %e, "no usable environment block; closing");
-            return Outcome::BadStart;
+            return;
         }
     };
     let script = chan
@@ -67,7 +50,7 @@ pub(crate) async fn serve(
         let Some(handler) = router.find(path) else {
             tracing::warn!("no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)");
             close(&mut chan).await;
-            return Outcome::Unrouted;
+            return;
         };
         tracing::debug!("session starts");
         let session = Session {
@@ -84,14 +67,8 @@ pub(crate) async fn serve(
             None => call.await,
         };
         match result {
-            Ok(()) => {
-                tracing::debug!("session ends");
-                Outcome::Served
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "handler failed; connection closed");
-                Outcome::Failed
-            }
+            Ok(()) => tracing::debug!("session ends"),
+            Err(e) => tracing::warn!(error = %e, "handler failed; connection closed"),
         }
     }
     .instrument(span)

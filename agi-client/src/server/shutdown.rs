@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::config::{Overflow, ServerConfig};
-use super::conn::{self, Outcome};
+use super::conn;
 use super::router::Router;
 
 /// A bound FastAGI server.
@@ -101,7 +101,7 @@ impl Server {
                             Some(p) => p,
                             None => match permits.acquire_owned().await {
                                 Ok(p) => p,
-                                Err(_) => return Outcome::Refused,
+                                Err(_) => return,
                             },
                         };
                         conn::serve(stream, peer, config, router).await
@@ -139,7 +139,7 @@ impl Server {
     }
 }
 
-fn report_panic(done: Result<Outcome, tokio::task::JoinError>) {
+fn report_panic(done: Result<(), tokio::task::JoinError>) {
     if let Err(e) = done {
         if e.is_panic() {
             tracing::error!("a session handler panicked; its connection was closed");

@@ -28,7 +28,6 @@ struct State {
     outbox: VecDeque<u8>,
     steps: VecDeque<Step>,
     partial: Vec<u8>,
-    commands: usize,
     closed: bool,
     stalled: bool,
     /// Every command received, for [`FakeAsterisk::received`].
@@ -81,13 +80,13 @@ impl State {
         self.partial.extend_from_slice(bytes);
         while let Some(lf) = self.partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.partial.drain(..=lf).take(lf).collect();
-            self.commands += 1;
             self.received.push(line.clone());
+            let n = self.received.len();
             self.log.push(Record::Script(line.clone()));
             match self.steps.pop_front() {
                 Some(Step::Expect { command, reply }) => {
                     if tokenize(&line) != tokenize(&command) {
-                        return Err(self.fail(mismatch(self.commands, &command, &line)));
+                        return Err(self.fail(mismatch(n, &command, &line)));
                     }
                     self.queue(&reply);
                     self.advance();
@@ -95,7 +94,7 @@ impl State {
                 _ => {
                     let msg = format!(
                         "fake Asterisk: command {} was not expected (the script has ended)\n  received: {}",
-                        self.commands,
+                        n,
                         line.escape_ascii()
                     );
                     return Err(self.fail(msg));
