@@ -5,7 +5,8 @@ use std::io;
 
 use agi_proto::command::Command;
 use agi_proto::{
-    EnvDecoder, Exchange, FrameDecoder, Limits, OwnedEnv, Status, Step, check_eof, encode_command,
+    EnvDecoder, Exchange, Frame, FrameDecoder, Limits, OwnedEnv, Status, Step, check_eof,
+    encode_command,
 };
 use bytes::{Buf, BytesMut};
 
@@ -116,17 +117,16 @@ impl Core {
 
     /// Consumes `HANGUP` lines already buffered after a reply, so that the
     /// hangup is known as soon as it arrived rather than at the next command.
+    /// The parser decides what a `HANGUP` line is; anything else stays for
+    /// the next command's exchange (a fresh decoder leaves `frames` as is).
     fn drain_hangups(&mut self) {
-        loop {
-            let len = if self.rbuf.starts_with(b"HANGUP\n") {
-                7
-            } else if self.rbuf.starts_with(b"HANGUP\r\n") {
-                8
-            } else {
-                return;
-            };
-            trace_in(&self.rbuf[..len]);
-            self.rbuf.advance(len);
+        while let Ok(Status::Complete {
+            value: Frame::Hangup,
+            consumed,
+        }) = FrameDecoder::new(self.limits).decode(&self.rbuf)
+        {
+            trace_in(&self.rbuf[..consumed]);
+            self.rbuf.advance(consumed);
             self.note_hangup();
         }
     }
