@@ -5,6 +5,23 @@ use crate::command::Command;
 use crate::error::EncodeError;
 use crate::line::Limits;
 
+/// Bytes that make an argument need quotes (it would split, or its quotes
+/// and backslashes would be read as syntax).
+const QUOTED: u8 = 1;
+/// Bytes an argument may not hold: they would end the command line.
+const FORBIDDEN: u8 = 2;
+const CLASS: [u8; 256] = {
+    let mut class = [0; 256];
+    class[b' ' as usize] = QUOTED;
+    class[b'\t' as usize] = QUOTED;
+    class[b'"' as usize] = QUOTED;
+    class[b'\\' as usize] = QUOTED;
+    class[b'\n' as usize] = FORBIDDEN;
+    class[b'\r' as usize] = FORBIDDEN;
+    class[0] = FORBIDDEN;
+    class
+};
+
 /// Writes one command line into a reusable buffer.
 ///
 /// Each argument becomes exactly one token for Asterisk's `parse_args`:
@@ -57,7 +74,7 @@ impl<'b> ArgWriter<'b> {
     pub fn words(&mut self, words: &'static str) {
         self.separator();
         self.buf.extend_from_slice(words.as_bytes());
-        self.tokens += words.split(' ').count();
+        self.tokens += 1 + words.bytes().filter(|&b| b == b' ').count();
     }
 
     /// Writes one argument, quoted if it needs to be.
@@ -66,7 +83,13 @@ impl<'b> ArgWriter<'b> {
     /// [`EncodeError::ForbiddenByte`] for CR, LF or NUL.
     pub fn arg(&mut self, value: impl AsRef<[u8]>) -> Result<(), EncodeError> {
         let value = value.as_ref();
-        if let Some(position) = memchr::memchr3(b'\n', b'\r', 0, value) {
+        // One pass over the (usually short) value classifies every byte.
+        let class = value.iter().fold(0, |acc, &b| acc | CLASS[usize::from(b)]);
+        if class & FORBIDDEN != 0 {
+            let position = value
+                .iter()
+                .position(|&b| CLASS[usize::from(b)] & FORBIDDEN != 0)
+                .unwrap_or_default();
             return Err(EncodeError::ForbiddenByte {
                 arg: self.args,
                 byte: value[position],
@@ -74,13 +97,10 @@ impl<'b> ArgWriter<'b> {
             });
         }
         self.separator();
-        let plain = !value.is_empty()
-            && !value
-                .iter()
-                .any(|b| matches!(b, b' ' | b'\t' | b'"' | b'\\'));
-        if plain {
+        if class == 0 && !value.is_empty() {
             self.buf.extend_from_slice(value);
         } else {
+            self.buf.reserve(value.len() + 2);
             self.buf.push(b'"');
             for &b in value {
                 if b == b'"' || b == b'\\' {

@@ -120,34 +120,35 @@ impl Var {
     /// The known variable with this wire name.
     pub fn from_name(name: &[u8]) -> Option<Var> {
         let rest = name.strip_prefix(b"agi_")?;
-        // Dispatch on length and first byte, then confirm: a chain of 22
-        // slice comparisons per line would dominate the parse.
-        let candidates: &[Var] = match (rest.len(), *rest.first()?) {
-            (4, b't') => &[Var::Type],
-            (4, b'd') => &[Var::Dnid],
-            (5, b'r') => &[Var::Rdnis],
-            (7, b'n') => &[Var::Network],
-            (7, b'r') => &[Var::Request],
-            (7, b'c') => &[Var::Channel, Var::Context],
-            (7, b'v') => &[Var::Version],
-            (8, b'l') => &[Var::Language],
-            (8, b'u') => &[Var::UniqueId],
-            (8, b'c') => &[Var::CallerId],
-            (8, b'p') => &[Var::Priority],
-            (8, b'e') => &[Var::Enhanced],
-            (8, b't') => &[Var::ThreadId],
-            (9, b'e') => &[Var::Extension],
-            (10, b'c') => &[Var::CallingTon, Var::CallingTns],
-            (11, b'c') => &[Var::CallingPres, Var::CallingAni2],
-            (11, b'a') => &[Var::AccountCode],
-            (12, b'c') => &[Var::CallerIdName],
-            (14, b'n') => &[Var::NetworkScript],
+        // Dispatch on length and first byte to one candidate, then confirm
+        // it with two word compares: a chain of 22 slice comparisons per
+        // line would dominate the parse.
+        let (var, want): (Var, &[u8]) = match (rest.len(), *rest.first()?) {
+            (4, b't') => (Var::Type, b"type"),
+            (4, b'd') => (Var::Dnid, b"dnid"),
+            (5, b'r') => (Var::Rdnis, b"rdnis"),
+            (7, b'n') => (Var::Network, b"network"),
+            (7, b'r') => (Var::Request, b"request"),
+            (7, b'c') if rest[1] == b'h' => (Var::Channel, b"channel"),
+            (7, b'c') => (Var::Context, b"context"),
+            (7, b'v') => (Var::Version, b"version"),
+            (8, b'l') => (Var::Language, b"language"),
+            (8, b'u') => (Var::UniqueId, b"uniqueid"),
+            (8, b'c') => (Var::CallerId, b"callerid"),
+            (8, b'p') => (Var::Priority, b"priority"),
+            (8, b'e') => (Var::Enhanced, b"enhanced"),
+            (8, b't') => (Var::ThreadId, b"threadid"),
+            (9, b'e') => (Var::Extension, b"extension"),
+            (10, b'c') if rest[9] == b'n' => (Var::CallingTon, b"callington"),
+            (10, b'c') => (Var::CallingTns, b"callingtns"),
+            (11, b'c') if rest[7] == b'p' => (Var::CallingPres, b"callingpres"),
+            (11, b'c') => (Var::CallingAni2, b"callingani2"),
+            (11, b'a') => (Var::AccountCode, b"accountcode"),
+            (12, b'c') => (Var::CallerIdName, b"calleridname"),
+            (14, b'n') => (Var::NetworkScript, b"network_script"),
             _ => return None,
         };
-        candidates
-            .iter()
-            .copied()
-            .find(|v| eq_name(&v.name().as_bytes()[4..], rest))
+        eq_name(want, rest).then_some(var)
     }
 }
 
@@ -395,6 +396,57 @@ pub struct Env<'a> {
     index: Index,
 }
 
+impl Default for Env<'_> {
+    /// An empty block: every variable absent, no arguments.
+    fn default() -> Self {
+        Env {
+            block: &[],
+            index: Index::EMPTY,
+        }
+    }
+}
+
+/// Where each value of a parsed block sits, without the bytes.
+///
+/// For drivers that keep the block in their own read buffer: store the
+/// index beside it and rebuild the [`Env`] view at no cost, instead of
+/// copying the block into an [`OwnedEnv`].
+///
+/// ```
+/// use agi_proto::parse_env;
+///
+/// let mut buf = b"agi_request: router\nagi_extension: 101\n\n".to_vec();
+/// let (env, consumed) = parse_env(&buf)?.complete().unwrap();
+/// let index = env.index();
+/// buf.extend_from_slice(b"200 result=0\n"); // the buffer moves on
+/// let env = index.env(&buf[..consumed]).unwrap();
+/// assert_eq!(env.extension().unwrap(), "101");
+/// assert!(index.env(&buf).is_none(), "not the block it was built from");
+/// # Ok::<(), agi_proto::ParseError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvIndex {
+    index: Index,
+    len: usize,
+}
+
+impl EnvIndex {
+    /// The view over `block`, which must be the block this index was built
+    /// from; `None` when its length differs. (Other bytes of the same length
+    /// give wrong values, never a panic.)
+    pub fn env<'a>(&self, block: &'a [u8]) -> Option<Env<'a>> {
+        (block.len() == self.len).then_some(Env {
+            block,
+            index: self.index,
+        })
+    }
+
+    /// The length of the block, final empty line included.
+    pub fn block_len(&self) -> usize {
+        self.len
+    }
+}
+
 /// An environment block that owns its bytes (a cheaply clonable [`Bytes`]),
 /// for keeping past the read buffer.
 ///
@@ -464,6 +516,15 @@ impl<'a> Env<'a> {
     /// The raw block, final empty line included.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.block
+    }
+
+    /// The positions of the values, to rebuild this view later over the
+    /// same bytes (see [`EnvIndex`]).
+    pub fn index(&self) -> EnvIndex {
+        EnvIndex {
+            index: self.index,
+            len: self.block.len(),
+        }
     }
 
     /// The value of a known variable.

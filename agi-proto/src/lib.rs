@@ -60,7 +60,7 @@ mod version;
 pub use command::Command;
 pub use command::types::{ChannelState, Digit, EscapeDigits, InvalidDigit};
 pub use encode::{ArgWriter, encode_command};
-pub use env::{Env, EnvDecoder, OwnedEnv, Var, parse_env};
+pub use env::{Env, EnvDecoder, EnvIndex, OwnedEnv, Var, parse_env};
 pub use error::{EncodeError, Excerpt, Failure, ParseError, ParseErrorKind};
 pub use exchange::{Exchange, Step};
 pub use line::{Limits, check_eof};

@@ -54,6 +54,11 @@ impl<'a> Value<'a> {
         Value(Cow::Owned(self.0.into_owned()))
     }
 
+    /// The bytes as they are held: borrowed from the input, or owned.
+    pub fn into_cow(self) -> Cow<'a, [u8]> {
+        self.0
+    }
+
     /// The bytes, copied if borrowed.
     pub fn into_bytes(self) -> Vec<u8> {
         self.0.into_owned()

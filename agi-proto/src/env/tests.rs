@@ -156,7 +156,64 @@ fn owned_form_matches_borrowed() {
     );
 }
 
+#[test]
+fn index_rebuilds_the_view_over_the_same_bytes_only() {
+    let mut buf = STANDARD.to_vec();
+    let (env, consumed) = parse(STANDARD);
+    let index = env.index();
+    assert_eq!(index.block_len(), consumed);
+    buf.extend_from_slice(b"200 result=1\n");
+    assert_eq!(index.env(&buf[..consumed]), Some(env));
+    assert_eq!(index.env(&buf), None);
+    assert_eq!(index.env(b""), None);
+    // Other bytes of the right length: wrong values, never a panic.
+    let other = vec![b'x'; consumed];
+    let wrong = index.env(&other).unwrap();
+    assert!(
+        wrong
+            .channel()
+            .unwrap()
+            .as_bytes()
+            .iter()
+            .all(|&b| b == b'x')
+    );
+    assert!(wrong.args().count() <= env.args().count());
+    assert_eq!(Env::default().channel(), None);
+    assert_eq!(Env::default().args().count(), 0);
+}
+
+/// The reference `from_name` must agree with: a search of all names.
+fn slow_from_name(name: &[u8]) -> Option<Var> {
+    Var::ALL.into_iter().find(|v| v.name().as_bytes() == name)
+}
+
+#[test]
+fn every_name_is_recognised() {
+    for var in Var::ALL {
+        assert_eq!(
+            Var::from_name(var.name().as_bytes()),
+            Some(var),
+            "{}",
+            var.name()
+        );
+    }
+}
+
 proptest! {
+    #[test]
+    fn from_name_agrees_with_a_search(
+        which in 0..Var::ALL.len(),
+        at in 0usize..20,
+        byte in prop::sample::select(vec![b'a', b'c', b'e', b'n', b'p', b's', b't', b'_', b'x', 0xff]),
+        cut in 0usize..3,
+    ) {
+        let mut name = Var::ALL[which].name().as_bytes().to_vec();
+        let at = at % name.len();
+        name[at] = byte;
+        name.truncate(name.len() - cut.min(name.len() - 1));
+        prop_assert_eq!(Var::from_name(&name), slow_from_name(&name));
+    }
+
     #[test]
     fn split_anywhere_same_result(cuts in proptest::collection::vec(0..STANDARD.len(), 0..6)) {
         let mut cuts = cuts;
