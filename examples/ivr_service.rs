@@ -19,7 +19,7 @@ use agi_client::server::{Router, Server, ServerConfig, Session};
 /// `ivr/menu[?lang=xx]`: "press 1 for sales, 2 for support"; the dialplan
 /// continues where the caller chose.
 async fn menu(mut s: Session) -> Result<(), Error> {
-    if let Some(lang) = s.query.get("lang") {
+    if let Some(lang) = s.query().get("lang") {
         s.chan.set_variable("CHANNEL(language)", lang).await?;
     }
     s.chan.answer().await?;

@@ -24,14 +24,12 @@ pub fn serve_lib(addr: SocketAddr) {
             .route("voicemail-router", |mut s: Session| async move {
                 s.chan.exec("Dial", "SIP/bob,5").await?;
                 let status = s.chan.get_variable("DIALSTATUS").await?;
-                let option = if status.as_deref() == Some(b"BUSY") {
-                    "b"
+                let mailbox = if status.as_deref() == Some(b"BUSY") {
+                    "101@sales,b"
                 } else {
-                    "u"
+                    "101@sales,u"
                 };
-                s.chan
-                    .exec("VoiceMail", &format!("101@sales,{option}"))
-                    .await?;
+                s.chan.exec("VoiceMail", mailbox).await?;
                 s.chan.hangup().await
             })
             .route("chatty", |mut s: Session| async move {

@@ -5,24 +5,40 @@ use std::io;
 
 use agi_proto::command::Command;
 use agi_proto::{
-    EnvDecoder, Exchange, Frame, FrameDecoder, Limits, OwnedEnv, Status, Step, check_eof,
+    Env, EnvDecoder, EnvIndex, Exchange, Frame, FrameDecoder, Limits, Status, Step, check_eof,
     encode_command,
 };
-use bytes::{Buf, BytesMut};
 
 use crate::error::Error;
 
-/// How much room a read asks for. Replies are tens of bytes; larger frames
-/// (usage blocks, long variables) grow the buffer as they arrive.
+/// The read buffer's first size and the room a read asks for. The
+/// environment block (about 550 bytes from a real Asterisk) and many replies
+/// fit; longer frames grow the buffer as they arrive.
 pub(crate) const READ_CHUNK: usize = 1024;
 
+/// The environment block: being read, then indexed (one slot for both).
+#[derive(Debug)]
+enum EnvState {
+    Reading(EnvDecoder),
+    Ready(EnvIndex),
+}
+
 /// Per-session state of one AGI conversation, without I/O.
+///
+/// One buffer per session: the environment block stays at its front for
+/// the channel's life (no copy, no second allocation), replies are parsed
+/// behind it, and each command line is encoded past the end while it is
+/// written, then dropped.
 #[derive(Debug)]
 pub(crate) struct Core {
-    /// Bytes read from Asterisk and not yet parsed.
-    pub(crate) rbuf: BytesMut,
-    /// The command line being sent, reused between commands.
-    line: Vec<u8>,
+    buf: Vec<u8>,
+    /// `buf[..env_len]` is the environment block (0 until it is complete).
+    env_len: usize,
+    env: EnvState,
+    /// Where unparsed input starts (`>= env_len`).
+    start: usize,
+    /// Where the command line being written starts, if one is in `buf`.
+    line_at: Option<usize>,
     limits: Limits,
     frames: FrameDecoder,
     hung_up: bool,
@@ -33,10 +49,11 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(limits: Limits) -> Self {
         Core {
-            // Enough for a typical environment block (~600 bytes) in one read.
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
-            // Most command lines fit; longer ones grow it once.
-            line: Vec::with_capacity(64),
+            buf: Vec::with_capacity(READ_CHUNK),
+            env_len: 0,
+            env: EnvState::Reading(EnvDecoder::new(limits)),
+            start: 0,
+            line_at: None,
             limits,
             frames: FrameDecoder::new(limits),
             hung_up: false,
@@ -44,42 +61,82 @@ impl Core {
         }
     }
 
-    /// A decoder for the environment block, kept by the driver only while
-    /// it reads the block (a channel does not carry its index afterwards).
-    pub(crate) fn env_decoder(&self) -> EnvDecoder {
-        EnvDecoder::new(self.limits)
-    }
-
-    /// The environment block, once all of it has been read.
-    pub(crate) fn poll_env(&mut self, decoder: &mut EnvDecoder) -> Result<Option<OwnedEnv>, Error> {
-        let (env, consumed) = match decoder.decode(&self.rbuf)? {
-            Status::Partial => return Ok(None),
-            // Copied out of the read buffer with the index already built:
-            // no second parse, and the buffer stays unique for the replies.
-            Status::Complete { value, consumed } => (value.into_owned(), consumed),
+    /// `true` once the environment block has all arrived.
+    pub(crate) fn poll_env(&mut self) -> Result<bool, Error> {
+        let EnvState::Reading(decoder) = &mut self.env else {
+            return Ok(true);
         };
-        self.rbuf.advance(consumed);
+        let (index, consumed) = match decoder.decode(&self.buf)? {
+            Status::Partial => return Ok(false),
+            Status::Complete { value, consumed } => (value.index(), consumed),
+        };
+        self.env = EnvState::Ready(index);
+        self.env_len = consumed;
+        self.start = consumed;
         // Asterisk runs the tail of an over-long line as a second command:
         // follow the peer's own limit.
-        self.limits.max_command = env.env().asterisk_version().command_limit();
+        self.limits.max_command = self.env().asterisk_version().command_limit();
         if tracing::enabled!(target: "agi", tracing::Level::TRACE) {
-            for (name, value) in env.env().iter() {
+            for (name, value) in self.env().iter() {
                 tracing::trace!(target: "agi", "< {}: {}", name.escape_ascii(), value.escape_ascii());
             }
         }
-        Ok(Some(env))
+        Ok(true)
     }
 
-    /// Encodes `cmd` into the line buffer and marks it in flight.
+    /// The environment block (empty until it has arrived).
+    pub(crate) fn env(&self) -> Env<'_> {
+        match &self.env {
+            EnvState::Ready(index) => index.env(&self.buf[..self.env_len]).unwrap_or_default(),
+            EnvState::Reading(_) => Env::default(),
+        }
+    }
+
+    /// Encodes `cmd` past the end of the buffer and marks it in flight;
+    /// returns the line to write.
     pub(crate) fn begin<C: Command>(&mut self, cmd: &C) -> Result<&[u8], Error> {
         if self.in_flight {
             return Err(Error::Poisoned);
         }
-        self.line.clear();
-        encode_command(cmd, &self.limits, &mut self.line)?;
-        tracing::trace!(target: "agi", "> {}", self.line[..self.line.len() - 1].escape_ascii());
+        self.drop_line();
+        let at = self.buf.len();
+        encode_command(cmd, &self.limits, &mut self.buf)?;
+        self.line_at = Some(at);
+        let line = &self.buf[at..];
+        tracing::trace!(target: "agi", "> {}", line[..line.len() - 1].escape_ascii());
         self.in_flight = true;
-        Ok(&self.line)
+        Ok(line)
+    }
+
+    /// Forgets the command line once written (or failed): what follows in
+    /// the buffer is input again.
+    fn drop_line(&mut self) {
+        if let Some(at) = self.line_at.take() {
+            self.buf.truncate(at);
+        }
+    }
+
+    /// Room for the next read: drops parsed input, keeping the environment
+    /// block, so the buffer does not grow with the number of replies.
+    pub(crate) fn read_buf(&mut self) -> &mut Vec<u8> {
+        self.drop_line();
+        if self.start > self.env_len {
+            let unparsed = self.buf.len() - self.start;
+            if unparsed == 0 || self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.copy_within(self.start.., self.env_len);
+                self.buf.truncate(self.env_len + unparsed);
+                self.start = self.env_len;
+            }
+        }
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        &mut self.buf
+    }
+
+    /// Bytes not parsed yet.
+    fn input(&self) -> &[u8] {
+        &self.buf[self.start..]
     }
 
     /// Runs the exchange over the buffered frames: the outcome once the final
@@ -88,13 +145,15 @@ impl Core {
         &mut self,
         exchange: &mut Exchange<'_, C>,
     ) -> Result<Option<C::Output>, Error> {
+        self.drop_line();
         loop {
-            let (step, consumed) = match self.frames.decode(&self.rbuf)? {
+            let input = &self.buf[self.start..];
+            let (step, consumed) = match self.frames.decode(input)? {
                 Status::Partial => return Ok(None),
                 Status::Complete { value, consumed } => (exchange.step(value), consumed),
             };
-            trace_in(&self.rbuf[..consumed]);
-            self.rbuf.advance(consumed);
+            trace_in(&input[..consumed]);
+            self.start += consumed;
             match step {
                 Step::Hangup => self.note_hangup(),
                 Step::Interim => {}
@@ -123,10 +182,10 @@ impl Core {
         while let Ok(Status::Complete {
             value: Frame::Hangup,
             consumed,
-        }) = FrameDecoder::new(self.limits).decode(&self.rbuf)
+        }) = FrameDecoder::new(self.limits).decode(self.input())
         {
-            trace_in(&self.rbuf[..consumed]);
-            self.rbuf.advance(consumed);
+            trace_in(&self.input()[..consumed]);
+            self.start += consumed;
             self.note_hangup();
         }
     }
@@ -146,7 +205,7 @@ impl Core {
     pub(crate) fn eof(&mut self) -> Error {
         let err = if self.hung_up {
             Error::HungUp
-        } else if let Err(e) = check_eof(&self.rbuf) {
+        } else if let Err(e) = check_eof(self.input()) {
             Error::Parse(e)
         } else {
             Error::Closed

@@ -50,7 +50,7 @@ macro_rules! both {
                 }
                 let fake: FakeAsterisk = $fake;
                 #[allow(unused_mut)]
-                let mut $chan = agi_client::aio::Channel::new(fake.clone(), fake.clone()).await.unwrap();
+                let mut $chan = agi_client::aio::Channel::new(fake.clone()).await.unwrap();
                 $body
                 fake.finish();
             }
@@ -427,7 +427,7 @@ async fn aio_peer_that_stops_sending_times_out_and_poisons() {
         command_timeout: Some(Duration::from_secs(5)),
         ..Default::default()
     };
-    let mut chan = agi_client::aio::Channel::with_options(fake.clone(), fake.clone(), options)
+    let mut chan = agi_client::aio::Channel::with_options(fake.clone(), options)
         .await
         .unwrap();
     let err = chan.answer().await.unwrap_err();
@@ -448,7 +448,7 @@ async fn aio_environment_that_never_ends_times_out() {
         env_timeout: Some(Duration::from_secs(2)),
         ..Default::default()
     };
-    let err = agi_client::aio::Channel::with_options(fake.clone(), fake, options)
+    let err = agi_client::aio::Channel::with_options(fake, options)
         .await
         .unwrap_err();
     assert!(
@@ -460,9 +460,7 @@ async fn aio_environment_that_never_ends_times_out() {
 #[tokio::test]
 async fn aio_dropped_command_poisons_the_channel() {
     let fake = env().expect("ANSWER", "").stall().build();
-    let mut chan = agi_client::aio::Channel::new(fake.clone(), fake.clone())
-        .await
-        .unwrap();
+    let mut chan = agi_client::aio::Channel::new(fake.clone()).await.unwrap();
     tokio::select! {
         biased;
         _ = chan.answer() => panic!("the fake never answers"),

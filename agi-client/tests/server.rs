@@ -89,10 +89,12 @@ async fn start(
 fn greeter() -> Router {
     Router::new()
         .route("ivr/main", |mut s: Session| async move {
-            let lang = s.query.get("lang").unwrap_or("en").to_owned();
+            let lang = s.query().get("lang").unwrap_or("en").to_owned();
             s.chan.set_variable("LANG", lang.as_str()).await?;
             let exten = s.chan.env().arg(1).unwrap().to_string();
-            s.chan.verbose(&format!("{} for {exten}", s.script)).await?;
+            s.chan
+                .verbose(&format!("{} for {exten}", s.script()))
+                .await?;
             Ok::<_, agi_client::Error>(())
         })
         .route("other", |mut s: Session| async move { s.chan.noop().await })
@@ -126,7 +128,7 @@ async fn unknown_script_is_closed_cleanly() {
 #[tokio::test]
 async fn fallback_serves_unknown_paths() {
     let router = greeter().fallback(|mut s: Session| async move {
-        s.chan.verbose(&format!("fallback {}", s.script)).await
+        s.chan.verbose(&format!("fallback {}", s.script())).await
     });
     let (addr, _stop, _task) = start(config(), router).await;
     let mut a = Asterisk::connect(addr, "nope").await;
@@ -183,6 +185,43 @@ async fn max_sessions_refuses_the_excess() {
     let mut third = Asterisk::connect(addr, "hold").await;
     third.expect("NOOP", "200 result=0\n").await;
     gate.notify_one();
+}
+
+#[tokio::test]
+async fn max_sessions_with_wait_holds_the_excess_until_a_session_ends() {
+    let gate = Arc::new(Notify::new());
+    let g = Arc::clone(&gate);
+    let router = Router::new().route("hold", move |mut s: Session| {
+        let g = Arc::clone(&g);
+        async move {
+            s.chan.noop().await?;
+            g.notified().await;
+            Ok::<_, agi_client::Error>(())
+        }
+    });
+    let config = ServerConfig {
+        max_sessions: 1,
+        overflow: Overflow::Wait,
+        ..config()
+    };
+    let (addr, _stop, _task) = start(config, router).await;
+    let mut first = Asterisk::connect(addr, "hold").await;
+    first.expect("NOOP", "200 result=0\n").await;
+    let mut second = Asterisk::connect(addr, "hold").await;
+    // Longer than the 300 ms environment deadline: the waiting connection
+    // is not accepted yet, so its deadline has not started.
+    let mut line = String::new();
+    let early = tokio::time::timeout(
+        Duration::from_millis(600),
+        second.reader.read_line(&mut line),
+    )
+    .await;
+    assert!(early.is_err(), "the second session waits: {line:?}");
+    gate.notify_one();
+    assert!(first.closed_within(Duration::from_secs(2)).await);
+    second.expect("NOOP", "200 result=0\n").await;
+    gate.notify_one();
+    assert!(second.closed_within(Duration::from_secs(2)).await);
 }
 
 #[tokio::test]

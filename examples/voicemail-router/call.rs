@@ -209,14 +209,13 @@ pub fn run_sync<R: std::io::Read, W: std::io::Write>(
 }
 
 /// Runs the call on an async channel (FastAGI).
-pub async fn run_async<R, W>(
-    chan: &mut agi_client::aio::Channel<R, W>,
+pub async fn run_async<S>(
+    chan: &mut agi_client::aio::Channel<S>,
     exten: &str,
     tables: &Tables,
 ) -> Result<End, Error>
 where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let mut call = Call::new(exten, tables);
     let mut got = Got::Nothing;

@@ -58,9 +58,7 @@ fn async_client_replays_every_transcript() {
         rt.block_on(async {
             let transcript = Transcript::parse(&fixtures::read(&name)).unwrap();
             let fake = transcript.fake();
-            let mut chan = agi_client::aio::Channel::new(fake.clone(), fake.clone())
-                .await
-                .unwrap();
+            let mut chan = agi_client::aio::Channel::new(fake.clone()).await.unwrap();
             for (i, case) in script(&name).iter().enumerate() {
                 case.run_async(&mut chan)
                     .await

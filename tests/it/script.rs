@@ -53,7 +53,7 @@ pub trait Case {
 }
 
 pub type SyncChannel = agi_client::sync::Channel<FakeAsterisk, FakeAsterisk>;
-pub type AsyncChannel = agi_client::aio::Channel<FakeAsterisk, FakeAsterisk>;
+pub type AsyncChannel = agi_client::aio::Channel<FakeAsterisk>;
 
 impl<C: Command> Typed<C>
 where

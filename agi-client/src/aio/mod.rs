@@ -12,7 +12,7 @@
 //!     .env("agi_network_script", "ivr")
 //!     .expect("STREAM FILE welcome \"\"", "200 result=0 endpos=8000")
 //!     .build();
-//! let mut chan = Channel::new(asterisk.clone(), asterisk.clone()).await?;
+//! let mut chan = Channel::new(asterisk.clone()).await?;
 //! assert_eq!(chan.env().network_script().unwrap(), "ivr");
 //! let played = chan.stream_file("welcome", agi_proto::EscapeDigits::NONE).await?;
 //! assert_eq!(played.endpos, 8000);
@@ -24,5 +24,5 @@
 mod channel;
 mod eagi;
 
-pub use channel::{Channel, TcpWriter};
+pub use channel::Channel;
 pub use eagi::Audio;

@@ -2,7 +2,6 @@
 //! and a clean close.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -10,15 +9,15 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::config::ServerConfig;
-use super::router::{Query, Router, Session, split_script};
+use super::router::{Router, Session, split_script};
 use crate::aio::Channel;
 use crate::error::Error;
 
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
-    config: Arc<ServerConfig>,
-    router: Arc<Router>,
+    config: &ServerConfig,
+    router: &Router,
 ) {
     if let Some(allow) = &config.allow {
         if !allow.contains(&peer.ip()) {
@@ -26,7 +25,7 @@ pub(crate) async fn serve(
             return;
         }
     }
-    let mut chan = match Channel::tcp(stream, config.session).await {
+    let chan = match Channel::tcp(stream, config.session).await {
         Ok(chan) => chan,
         Err(Error::Closed) => {
             tracing::debug!(%peer, "connection closed before sending anything");
@@ -37,29 +36,27 @@ pub(crate) async fn serve(
             return;
         }
     };
-    let script = chan
-        .env()
-        .network_script()
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    // Fields are formatted only when a subscriber records them.
-    let uniqueid = chan.env().uniqueid().unwrap_or_default();
-    let span = tracing::info_span!("agi", %peer, %uniqueid, script = %script);
+    let (span, handler) = {
+        let env = chan.env();
+        let script = env.network_script().unwrap_or_default();
+        // Fields are formatted only when a subscriber records them.
+        let uniqueid = env.uniqueid().unwrap_or_default();
+        let span = tracing::info_span!("agi", %peer, %uniqueid, %script);
+        (
+            span,
+            router.find(&String::from_utf8_lossy(split_script(&script).0)),
+        )
+    };
     async move {
-        let (path, query) = split_script(&script);
-        let Some(handler) = router.find(path) else {
+        let Some(handler) = handler else {
             tracing::warn!("no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)");
-            close(&mut chan).await;
+            // Rare: boxed so that its buffer and timer do not enlarge
+            // every session's task.
+            Box::pin(close(chan)).await;
             return;
         };
         tracing::debug!("session starts");
-        let session = Session {
-            chan,
-            script: path.to_owned(),
-            query: Query::parse(query),
-            peer,
-        };
-        let call = handler.call(session);
+        let call = handler.call(Session { chan, peer });
         let result = match config.session_timeout {
             Some(limit) => tokio::time::timeout(limit, call)
                 .await
@@ -77,14 +74,12 @@ pub(crate) async fn serve(
 
 /// Half-closes, then reads briefly what Asterisk still sends (its final
 /// `HANGUP`) so the socket closes with FIN rather than RST.
-async fn close<R: AsyncReadExt + Unpin, W: tokio::io::AsyncWrite + Unpin>(
-    chan: &mut Channel<R, W>,
-) {
+async fn close(mut chan: Channel<TcpStream>) {
     let _ = chan.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
         let mut sink = [0u8; 256];
-        let (reader, _) = chan.parts_mut();
-        while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
+        let stream = chan.stream_mut();
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
 }

@@ -27,6 +27,7 @@
 mod config;
 mod conn;
 mod router;
+mod sessions;
 mod shutdown;
 
 pub use config::{Overflow, ServerConfig};

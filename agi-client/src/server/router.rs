@@ -1,13 +1,14 @@
 //! Routing sessions by script path, and the handler trait.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
 
-use crate::aio::{Channel, TcpWriter};
+use crate::aio::Channel;
 
 /// Any error a handler returns; it is logged and ends only its session.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -16,14 +17,30 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug)]
 pub struct Session {
     /// The channel: environment and commands.
-    pub chan: Channel<OwnedReadHalf, TcpWriter>,
-    /// The script path (`agi_network_script` before any `?`), empty when the
-    /// URL had none.
-    pub script: String,
-    /// The query string after `?`.
-    pub query: Query,
+    pub chan: Channel<TcpStream>,
     /// Asterisk's address.
     pub peer: SocketAddr,
+}
+
+impl Session {
+    /// The script path: `agi_network_script` before any `?`, empty when
+    /// the URL had none.
+    pub fn script(&self) -> Cow<'_, str> {
+        let script = self.chan.env().network_script().unwrap_or_default();
+        match script.into_cow() {
+            Cow::Borrowed(bytes) => String::from_utf8_lossy(split_script(bytes).0),
+            Cow::Owned(bytes) => {
+                Cow::Owned(String::from_utf8_lossy(split_script(&bytes).0).into_owned())
+            }
+        }
+    }
+
+    /// The query string after `?` in the script URL, parsed (each call
+    /// parses again: keep the result).
+    pub fn query(&self) -> Query {
+        let script = self.chan.env().network_script().unwrap_or_default();
+        Query::parse(&String::from_utf8_lossy(split_script(&script).1))
+    }
 }
 
 /// The `?a=1&b=2` part of a FastAGI URL. Asterisk passes it verbatim;
@@ -150,15 +167,18 @@ impl Router {
     }
 
     /// The handler for a script path.
-    pub fn find(&self, path: &str) -> Option<Arc<dyn Handler>> {
+    pub fn find(&self, path: &str) -> Option<&dyn Handler> {
         self.routes
             .get(path.trim_matches('/'))
             .or(self.fallback.as_ref())
-            .cloned()
+            .map(|h| &**h)
     }
 }
 
 /// Splits `agi_network_script` into path and query.
-pub(crate) fn split_script(script: &str) -> (&str, &str) {
-    script.split_once('?').unwrap_or((script, ""))
+pub(crate) fn split_script(script: &[u8]) -> (&[u8], &[u8]) {
+    match script.iter().position(|&b| b == b'?') {
+        Some(q) => (&script[..q], &script[q + 1..]),
+        None => (script, &[]),
+    }
 }

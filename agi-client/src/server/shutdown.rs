@@ -6,19 +6,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::config::{Overflow, ServerConfig};
-use super::conn;
 use super::router::Router;
+use super::sessions::Shared;
 
 /// A bound FastAGI server.
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
-    config: Arc<ServerConfig>,
-    router: Arc<Router>,
+    shared: Arc<Shared>,
 }
 
 /// What graceful shutdown did.
@@ -47,8 +44,7 @@ impl Server {
         tracing::info!(addr = %listener.local_addr()?, "FastAGI server listening");
         Ok(Server {
             listener,
-            config: Arc::new(config),
-            router: Arc::new(router),
+            shared: Arc::new(Shared::new(config, router)),
         })
     }
 
@@ -62,87 +58,48 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops accepting, gives the
     /// sessions in flight `shutdown_grace` to finish, and cuts the rest.
+    ///
+    /// Sessions run as tasks on the current runtime (spread over its worker
+    /// threads on a multi-thread runtime). Beyond `max_sessions`, with
+    /// [`Overflow::Wait`] the server stops accepting until a session ends
+    /// (new calls queue in the listen backlog); with [`Overflow::Refuse`]
+    /// it accepts and closes them at once.
     pub async fn serve_until(self, shutdown: impl Future<Output = ()>) -> ShutdownReport {
-        let permits = Arc::new(Semaphore::new(self.config.max_sessions));
-        let mut sessions = JoinSet::new();
+        let shared = self.shared;
         tokio::pin!(shutdown);
         loop {
-            tokio::select! {
+            if shared.config.overflow == Overflow::Wait
+                && shared.active() >= shared.config.max_sessions
+            {
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break,
+                    () = shared.room() => {}
+                }
+            }
+            let (stream, peer) = tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                accepted = self.listener.accept() => {
-                    // Reap finished sessions here rather than waking this loop
-                    // for each one: a wake per session costs more than the reap.
-                    while let Some(done) = sessions.try_join_next() {
-                        report_panic(done);
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of descriptors and the like: keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
                     }
-                    let (stream, peer) = match accepted {
-                        Ok(a) => a,
-                        Err(e) => {
-                            // Out of descriptors and the like: keep serving.
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                            continue;
-                        }
-                    };
-                    let permit = match self.config.overflow {
-                        Overflow::Refuse => match Arc::clone(&permits).try_acquire_owned() {
-                            Ok(p) => Some(p),
-                            Err(_) => {
-                                tracing::warn!(%peer, "connection refused: max_sessions reached");
-                                continue;
-                            }
-                        },
-                        Overflow::Wait => None,
-                    };
-                    let (config, router, permits) = (Arc::clone(&self.config), Arc::clone(&self.router), Arc::clone(&permits));
-                    sessions.spawn(async move {
-                        let _permit = match permit {
-                            Some(p) => p,
-                            None => match permits.acquire_owned().await {
-                                Ok(p) => p,
-                                Err(_) => return,
-                            },
-                        };
-                        conn::serve(stream, peer, config, router).await
-                    });
-                }
+                },
+            };
+            if !shared.try_admit() {
+                tracing::warn!(%peer, "connection refused: max_sessions reached");
+                continue;
             }
+            let session = Arc::clone(&shared);
+            tokio::spawn(async move { session.run(stream, peer).await });
         }
         drop(self.listener);
-        // Sessions that ended before the shutdown are not "finished" by it.
-        while let Some(done) = sessions.try_join_next() {
-            report_panic(done);
-        }
-        let in_flight = sessions.len();
-        tracing::info!(in_flight, "shutting down: no new sessions");
-        let mut report = ShutdownReport::default();
-        let deadline = tokio::time::sleep(self.config.shutdown_grace);
-        tokio::pin!(deadline);
-        while !sessions.is_empty() {
-            tokio::select! {
-                () = &mut deadline => break,
-                Some(done) = sessions.join_next() => {
-                    report_panic(done);
-                    report.finished += 1;
-                }
-            }
-        }
-        report.cut = sessions.len();
-        sessions.shutdown().await;
-        tracing::info!(
-            finished = report.finished,
-            cut = report.cut,
-            "shutdown complete"
-        );
-        report
-    }
-}
-
-fn report_panic(done: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = done {
-        if e.is_panic() {
-            tracing::error!("a session handler panicked; its connection was closed");
-        }
+        let (finished, cut) = shared.drain(shared.config.shutdown_grace).await;
+        tracing::info!(finished, cut, "shutdown complete");
+        ShutdownReport { finished, cut }
     }
 }

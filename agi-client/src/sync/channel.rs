@@ -24,7 +24,6 @@ pub struct Channel<R, W> {
     reader: Source<R>,
     writer: W,
     core: Core,
-    env: OwnedEnv,
 }
 
 /// The read side: the reader, the SIGHUP flag of a standard AGI channel,
@@ -46,7 +45,7 @@ impl<R: Read> Source<R> {
             return match read {
                 Ok(0) => Err(core.eof()),
                 Ok(n) => {
-                    core.rbuf.extend_from_slice(&chunk[..n]);
+                    core.read_buf().extend_from_slice(&chunk[..n]);
                     Ok(())
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -97,29 +96,24 @@ impl<R: Read, W: Write> Channel<R, W> {
             timeout,
         };
         let mut core = Core::new(options.limits);
-        let mut decoder = core.env_decoder();
-        let env = loop {
-            if let Some(env) = core.poll_env(&mut decoder)? {
-                break env;
-            }
+        while !core.poll_env()? {
             reader.fill(&mut core)?;
-        };
+        }
         Ok(Channel {
             reader,
             writer,
             core,
-            env,
         })
     }
 
     /// The environment block Asterisk sent.
     pub fn env(&self) -> Env<'_> {
-        self.env.env()
+        self.core.env()
     }
 
-    /// The environment block, owned.
-    pub fn owned_env(&self) -> &OwnedEnv {
-        &self.env
+    /// A copy of the environment block, to keep past the channel.
+    pub fn owned_env(&self) -> OwnedEnv {
+        self.core.env().into_owned()
     }
 
     /// `true` once Asterisk said the caller hung up: a `HANGUP` line, a

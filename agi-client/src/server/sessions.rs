@@ -1,0 +1,161 @@
+//! Sessions in flight: counted against `max_sessions`, drained and cut at
+//! shutdown.
+//!
+//! One atomic counter and two `Notify`s shared by every session task. A
+//! `JoinSet` would do the same with an allocation, a lock and a reap per
+//! session; this costs two atomic operations on the way in and out.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::task::Poll;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use super::config::ServerConfig;
+use super::conn;
+use super::router::Router;
+
+/// What every session task of one server shares (one `Arc` clone each).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: ServerConfig,
+    pub(crate) router: Router,
+    active: AtomicUsize,
+    /// Set once shutdown starts: ending sessions then wake the drain.
+    draining: AtomicBool,
+    /// Set at the end of the grace period, before `cut` fires.
+    cutting: AtomicBool,
+    /// Sessions ended by the cut.
+    cut_count: AtomicUsize,
+    /// A session ended (only signalled when someone may be waiting).
+    ended: Notify,
+    /// The grace period is over: every session stops.
+    cut: Notify,
+}
+
+impl Shared {
+    pub(crate) fn new(config: ServerConfig, router: Router) -> Self {
+        Shared {
+            config,
+            router,
+            active: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+            cutting: AtomicBool::new(false),
+            cut_count: AtomicUsize::new(0),
+            ended: Notify::new(),
+            cut: Notify::new(),
+        }
+    }
+
+    pub(crate) fn active(&self) -> usize {
+        self.active.load(SeqCst)
+    }
+
+    /// Counts a new session if there is room for one.
+    pub(crate) fn try_admit(&self) -> bool {
+        // Only the accept loop admits, so a load then an add cannot overshoot.
+        if self.active.load(SeqCst) >= self.config.max_sessions {
+            return false;
+        }
+        self.active.fetch_add(1, SeqCst);
+        true
+    }
+
+    /// Waits until fewer than `max_sessions` sessions run.
+    pub(crate) async fn room(&self) {
+        self.wait_until(|active| active < self.config.max_sessions)
+            .await;
+    }
+
+    /// Waits until `done(active)` holds; a session that ends at the limit or
+    /// during the drain wakes the waiter, which checks again.
+    async fn wait_until(&self, done: impl Fn(usize) -> bool) {
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if done(self.active.load(SeqCst)) {
+                return;
+            }
+            ended.await;
+        }
+    }
+
+    /// Stops admitting and waits up to `grace` for the sessions in flight;
+    /// returns how many finished and how many were cut.
+    pub(crate) async fn drain(&self, grace: Duration) -> (usize, usize) {
+        self.draining.store(true, SeqCst);
+        let in_flight = self.active.load(SeqCst);
+        tracing::info!(in_flight, "shutting down: no new sessions");
+        if tokio::time::timeout(grace, self.wait_until(|active| active == 0))
+            .await
+            .is_err()
+        {
+            self.cutting.store(true, SeqCst);
+            self.cut.notify_waiters();
+            // Cut sessions stop at their next poll; a handler that blocks its
+            // thread must not hang the shutdown.
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                self.wait_until(|active| active == 0),
+            )
+            .await;
+        }
+        let cut = self.cut_count.load(SeqCst);
+        (in_flight - cut, cut)
+    }
+
+    /// Runs one admitted session to its end, or until the cut.
+    pub(crate) async fn run(&self, stream: TcpStream, peer: SocketAddr) {
+        let _slot = Slot(self);
+        // Created before the check: a cut after this line wakes it.
+        let cut = self.cut.notified();
+        if self.cutting.load(SeqCst) {
+            self.cut_count.fetch_add(1, SeqCst);
+            return;
+        }
+        let serve = conn::serve(stream, peer, &self.config, &self.router);
+        tokio::pin!(serve, cut);
+        let was_cut = std::future::poll_fn(|cx| {
+            let _log = PanicLog;
+            if serve.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(false);
+            }
+            cut.as_mut().poll(cx).map(|()| true)
+        })
+        .await;
+        if was_cut {
+            self.cut_count.fetch_add(1, SeqCst);
+            tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
+        }
+    }
+}
+
+/// Releases a session's slot however it ends (tokio drops the future of a
+/// task that panicked).
+struct Slot<'a>(&'a Shared);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let shared = self.0;
+        let before = shared.active.fetch_sub(1, SeqCst);
+        if before == shared.config.max_sessions || shared.draining.load(SeqCst) {
+            shared.ended.notify_one();
+        }
+    }
+}
+
+/// Logs a panic while it unwinds through the session's poll (tokio then
+/// catches it and the server goes on).
+struct PanicLog;
+
+impl Drop for PanicLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("a session handler panicked; its connection was closed");
+        }
+    }
+}
