@@ -29,21 +29,26 @@ enum EnvState {
 /// the channel's life (no copy, no second allocation), replies are parsed
 /// behind it, and each command line is encoded past the end while it is
 /// written, then dropped.
+///
+/// Fields in declaration order (`repr(C)`): what every command touches
+/// first, the environment's index (read rarely) last, so that a session
+/// woken for a reply loads few cache lines.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Core {
     buf: Vec<u8>,
-    /// `buf[..env_len]` is the environment block (0 until it is complete).
-    env_len: usize,
-    env: EnvState,
     /// Where unparsed input starts (`>= env_len`).
     start: usize,
+    /// `buf[..env_len]` is the environment block (0 until it is complete).
+    env_len: usize,
     /// Where the command line being written starts, if one is in `buf`.
     line_at: Option<usize>,
-    limits: Limits,
     frames: FrameDecoder,
+    limits: Limits,
     hung_up: bool,
     /// Set while a command is in flight; left set when it did not finish.
     in_flight: bool,
+    env: EnvState,
 }
 
 impl Core {
@@ -179,6 +184,9 @@ impl Core {
     /// The parser decides what a `HANGUP` line is; anything else stays for
     /// the next command's exchange (a fresh decoder leaves `frames` as is).
     fn drain_hangups(&mut self) {
+        if self.start == self.buf.len() {
+            return; // the usual case: nothing buffered after the reply
+        }
         while let Ok(Status::Complete {
             value: Frame::Hangup,
             consumed,

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpStream;
@@ -118,15 +119,25 @@ pub trait Handler: Send + Sync + 'static {
     async fn call(&self, session: Session) -> Result<(), BoxError>;
 }
 
-#[async_trait::async_trait]
+// Written out rather than through `#[async_trait]`: the macro's box would
+// hold the `Session` and the closure's future side by side; calling the
+// closure first boxes only its future (one smaller allocation per session).
 impl<F, Fut, E> Handler for F
 where
     F: Fn(Session) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<BoxError> + 'static,
 {
-    async fn call(&self, session: Session) -> Result<(), BoxError> {
-        self(session).await.map_err(Into::into)
+    fn call<'life0, 'async_trait>(
+        &'life0 self,
+        session: Session,
+    ) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        let run = self(session);
+        Box::pin(async move { run.await.map_err(Into::into) })
     }
 }
 
