@@ -32,37 +32,53 @@ start raw 4602 "$bench" serve-raw 127.0.0.1:4602
 start lib 4601 "$bench" serve-lib 127.0.0.1:4601
 start example 4603 "$router" --listen 127.0.0.1:4603
 
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 echo "## FastAGI (${secs}s per run, $rounds alternating rounds; medians below)"
 runs=$(mktemp)
 for workload in router chatty; do
     for conns in 16 256 1024; do
-        for _ in $(seq "$rounds"); do
-            taskset -c 0 "$bench" fastagi 127.0.0.1:4602 --workload $workload --conns $conns --seconds "$secs" --pid "$pid_raw" --label raw
-            taskset -c 0 "$bench" fastagi 127.0.0.1:4601 --workload $workload --conns $conns --seconds "$secs" --pid "$pid_lib" --label agi-client
-            if [ $workload = router ]; then
-                taskset -c 0 "$bench" fastagi 127.0.0.1:4603 --workload $workload --conns $conns --seconds "$secs" --pid "$pid_example" --label example
-            fi
+        for round in $(seq "$rounds"); do
+            servers="raw agi-client"
+            [ $workload = router ] && servers="$servers example"
+            # Every run leaves TIME_WAIT sockets that slow the next one's
+            # kernel work a little: alternate the order between rounds.
+            [ $((round % 2)) = 0 ] && servers=$(echo $servers | tr ' ' '\n' | tac | tr '\n' ' ')
+            for server in $servers; do
+                case $server in
+                    raw) port=4602 pid=$pid_raw ;;
+                    agi-client) port=4601 pid=$pid_lib ;;
+                    example) port=4603 pid=$pid_example ;;
+                esac
+                taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload $workload --conns $conns --seconds "$secs" --pid "$pid" --label $server
+            done
         done | tee -a "$runs"
     done
 done
 
 echo
+# Medians over the rounds; the "vs ceiling" columns are medians of the
+# per-round ratios (each server against the ceiling run just before it),
+# which cancels most of the machine's drift between rounds.
 echo "| server | workload | conns | sessions/s | vs ceiling | server CPU/session | vs ceiling | p50 | p999 | errors | peak RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 awk '
 function val(f,   i) { for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) { v = substr($i, length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }
 function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
 /sessions\/s=/ {
-    k = $1 SUBSEP $2 SUBSEP val("conns"); if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
     sub(/sessions\/s= +/, "sessions/s=")
-    rate[k] = rate[k] " " val("sessions/s"); cpu[k] = cpu[k] " " val("server_cpu/session")
+    k = $1 SUBSEP $2 SUBSEP val("conns"); if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
+    r = ++rounds[k]; vrate[k, r] = val("sessions/s"); vcpu[k, r] = val("server_cpu/session")
     p50[k] = p50[k] " " val("p50"); p999[k] = p999[k] " " val("p999"); err[k] += val("errors"); peak[k] = peak[k] " " val("peak")
 }
 END {
     for (i = 1; i <= n; i++) {
-        split(order[i], f, SUBSEP); base = "raw" SUBSEP f[2] SUBSEP f[3]
-        printf "| %s | %s | %s | %.0f | %.2fx | %.1f us | %.2fx | %.1f ms | %.1f ms | %d | %.1f MiB |\n", f[1], f[2], f[3], median(rate[order[i]]), median(rate[order[i]]) / median(rate[base]), median(cpu[order[i]]), median(cpu[order[i]]) / median(cpu[base]), median(p50[order[i]]), median(p999[order[i]]), err[order[i]], median(peak[order[i]]) / 1024
+        k = order[i]; split(k, f, SUBSEP); base = "raw" SUBSEP f[2] SUBSEP f[3]
+        rate = cpu = rrate = rcpu = ""
+        for (r = 1; r <= rounds[k]; r++) {
+            rate = rate " " vrate[k, r]; cpu = cpu " " vcpu[k, r]
+            rrate = rrate " " vrate[k, r] / vrate[base, r]; rcpu = rcpu " " vcpu[k, r] / vcpu[base, r]
+        }
+        printf "| %s | %s | %s | %.0f | %.2fx | %.1f us | %.2fx | %.1f ms | %.1f ms | %d | %.1f MiB |\n", f[1], f[2], f[3], median(rate), median(rrate), median(cpu), median(rcpu), median(p50[k]), median(p999[k]), err[k], median(peak[k]) / 1024
     }
 }' "$runs"
 rm -f "$runs"

@@ -1,7 +1,5 @@
 //! One call's AGI session over an async reader and writer.
 
-use std::future::Future;
-use std::task::Poll;
 use std::time::Duration;
 
 use agi_proto::command::*;
@@ -64,24 +62,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// bytes that are not an environment block.
     pub async fn with_options(mut stream: S, options: Options) -> Result<Self, Error> {
         let mut core = Core::new(options.limits);
-        {
-            let read_env = async {
-                while !core.poll_env()? {
-                    fill(&mut stream, &mut core).await?;
-                }
-                Ok(())
-            };
-            tokio::pin!(read_env);
-            // Asterisk writes the block as soon as it connects, so it is usually
-            // in the socket already: try once before arming the deadline timer.
-            let first = std::future::poll_fn(|cx| Poll::Ready(read_env.as_mut().poll(cx))).await;
-            match (first, options.env_timeout) {
-                (Poll::Ready(env), _) => env?,
-                (Poll::Pending, Some(after)) => tokio::time::timeout(after, read_env)
-                    .await
-                    .unwrap_or(Err(Error::Timeout { after }))?,
-                (Poll::Pending, None) => read_env.await?,
+        let read_env = async {
+            while !core.poll_env()? {
+                fill(&mut stream, &mut core).await?;
             }
+            Ok(())
+        };
+        match options.env_timeout {
+            Some(after) => tokio::time::timeout(after, read_env)
+                .await
+                .unwrap_or(Err(Error::Timeout { after }))?,
+            None => read_env.await?,
         }
         Ok(Channel {
             stream,
