@@ -4,7 +4,8 @@
 //! - [`sync::Channel`]: blocking, over `std::io`: standard AGI programs in
 //!   `agi-bin` ([`sync::Channel::stdio`], SIGHUP handled), blocking FastAGI
 //!   ([`sync::Channel::tcp`]), EAGI audio ([`sync::Audio`]).
-//! - `aio::Channel` (feature `tokio`): the same over tokio.
+//! - `aio::Channel` (feature `tokio`): the same over tokio, on one duplex
+//!   stream (a `TcpStream`, or `tokio::io::join(stdin, stdout)`).
 //! - `testing::FakeAsterisk` (feature `testing`): a scripted Asterisk for
 //!   tests of both.
 //!

@@ -457,6 +457,32 @@ async fn aio_environment_that_never_ends_times_out() {
     );
 }
 
+/// Standard AGI over tokio: separate read and write halves joined into the
+/// one stream the async channel owns.
+#[tokio::test]
+async fn aio_channel_over_joined_halves() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let (ours, theirs) = tokio::io::duplex(4096);
+    let (read_half, write_half) = tokio::io::split(ours);
+    let asterisk = tokio::spawn(async move {
+        let (r, mut w) = tokio::io::split(theirs);
+        let mut r = tokio::io::BufReader::new(r);
+        w.write_all(b"agi_request: x\nagi_extension: 101\n\n").await.unwrap();
+        let mut line = String::new();
+        r.read_line(&mut line).await.unwrap();
+        w.write_all(b"200 result=1 (bob)\n").await.unwrap();
+        line
+    });
+    let mut chan = agi_client::aio::Channel::new(tokio::io::join(read_half, write_half))
+        .await
+        .unwrap();
+    assert_eq!(chan.env().extension().unwrap(), "101");
+    let value = chan.get_variable("CALLER").await.unwrap();
+    assert_eq!(value.unwrap(), "bob");
+    assert_eq!(asterisk.await.unwrap(), "GET VARIABLE CALLER\n");
+    assert_eq!(chan.owned_env().env().extension().unwrap(), "101");
+}
+
 #[tokio::test]
 async fn aio_dropped_command_poisons_the_channel() {
     let fake = env().expect("ANSWER", "").stall().build();

@@ -8,7 +8,8 @@ use crate::options::Options;
 /// What happens to a connection beyond `max_sessions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overflow {
-    /// It waits (its environment unread) until a session ends.
+    /// It waits in the listen backlog, not accepted and its environment
+    /// unread, until a session ends.
     Wait,
     /// It is closed at once; Asterisk sets `AGISTATUS=FAILURE`.
     Refuse,
