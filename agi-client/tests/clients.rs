@@ -467,7 +467,9 @@ async fn aio_channel_over_joined_halves() {
     let asterisk = tokio::spawn(async move {
         let (r, mut w) = tokio::io::split(theirs);
         let mut r = tokio::io::BufReader::new(r);
-        w.write_all(b"agi_request: x\nagi_extension: 101\n\n").await.unwrap();
+        w.write_all(b"agi_request: x\nagi_extension: 101\n\n")
+            .await
+            .unwrap();
         let mut line = String::new();
         r.read_line(&mut line).await.unwrap();
         w.write_all(b"200 result=1 (bob)\n").await.unwrap();

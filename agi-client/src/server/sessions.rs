@@ -119,12 +119,19 @@ impl Shared {
         }
         let serve = conn::serve(stream, peer, &self.config, &self.router);
         tokio::pin!(serve, cut);
+        let mut waiting_for_cut = false;
         let was_cut = std::future::poll_fn(|cx| {
             let _log = PanicLog;
             if serve.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(false);
             }
-            cut.as_mut().poll(cx).map(|()| true)
+            // Registered once (the task's waker does not change); after
+            // that only a cut can make it ready.
+            if !waiting_for_cut || self.cutting.load(SeqCst) {
+                waiting_for_cut = true;
+                return cut.as_mut().poll(cx).map(|()| true);
+            }
+            Poll::Pending
         })
         .await;
         if was_cut {
