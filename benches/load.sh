@@ -83,12 +83,51 @@ END {
 }' "$runs"
 rm -f "$runs"
 
+echo
+echo "## Server CPU per session, paired: both servers loaded at the same time"
+# Sequential runs drift by several percent between runs on this machine;
+# loading the ceiling and the library server at once (servers sharing core
+# 1, load generators core 0) exposes both to the same conditions, and the
+# ratio repeats within about 1 %. serve-chan, the async channel alone on a
+# bare accept loop, shows what the server around the channel adds.
+start chan 4604 "$bench" serve-chan 127.0.0.1:4604
+paired() { # workload conns label port pid
+    local out1 out2
+    out1=$(mktemp); out2=$(mktemp)
+    for _ in $(seq 3); do
+        taskset -c 0 "$bench" fastagi 127.0.0.1:4602 --workload "$1" --conns "$2" --seconds "$secs" --pid "$pid_raw" --label raw >>"$out1" &
+        local ceiling=$!
+        taskset -c 0 "$bench" fastagi 127.0.0.1:"$4" --workload "$1" --conns "$2" --seconds "$secs" --pid "$5" --label "$3" >>"$out2"
+        wait "$ceiling"
+    done
+    paste -d ' ' "$out1" "$out2" | awk -v w="$1" -v c="$2" -v l="$3" '
+    function val(s, f,   i, n, a, v) { n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], f "=") == 1) { v = substr(a[i], length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }
+    function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
+    {
+        half = index($0, " " l " ")
+        raw = substr($0, 1, half); lib = substr($0, half)
+        r = val(raw, "server_cpu/session"); x = val(lib, "server_cpu/session")
+        rs = rs " " r; xs = xs " " x; q = q " " x / r; e += val(raw, "errors") + val(lib, "errors")
+    }
+    END { printf "| %s | %s | %s | %.1f us | %.1f us | %.3fx | %d |\n", l, w, c, median(rs), median(xs), median(q), e }'
+    rm -f "$out1" "$out2"
+}
+echo "| server | workload | conns | ceiling CPU/session | server CPU/session | ratio (median of 3) | errors |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for workload in router chatty; do
+    for conns in 16 256 1024; do
+        paired $workload $conns agi-client 4601 "$pid_lib"
+        if [ $workload = router ]; then paired $workload $conns serve-chan 4604 "$pid_chan"; fi
+    done
+done
+
+echo
 echo "## 10,000 concurrent connections"
 taskset -c 0 "$bench" fastagi 127.0.0.1:4601 --workload router --conns 10000 --seconds "$secs" --pid "$pid_lib" --label agi-client
 
 echo "## Idle sessions (memory)"
 # Fresh servers, so that the earlier runs' peaks do not count.
-kill "$pid_raw" "$pid_lib"; sleep 0.2
+kill "$pid_raw" "$pid_lib" "$pid_chan"; sleep 0.2
 start raw2 4612 "$bench" serve-raw 127.0.0.1:4612
 start lib2 4611 "$bench" serve-lib 127.0.0.1:4611
 taskset -c 0 "$bench" idle 127.0.0.1:4612 --conns 1000 --pid "$pid_raw2" --label raw

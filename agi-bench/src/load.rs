@@ -1,6 +1,7 @@
 //! Playing Asterisk against a FastAGI server: C connections, each running
 //! sessions back to back for a fixed time; and idle sessions for memory.
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -30,12 +31,14 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
 }
 
-/// Runs `conns` connections for `seconds`, sampling the server's /proc.
+/// Runs `conns` connections for `seconds` (or until `budget` sessions have
+/// started, when given), sampling the server's /proc.
 pub fn run(
     addr: SocketAddr,
     workload: Workload,
     conns: usize,
     seconds: f64,
+    budget: Option<u64>,
     server_pid: Option<u32>,
 ) -> Report {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -48,13 +51,15 @@ pub fn run(
     let own_before = procfs::cpu_seconds(std::process::id());
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
+    let budget = Rc::new(Cell::new(budget.unwrap_or(u64::MAX)));
     let local = tokio::task::LocalSet::new();
     let results = local.block_on(&rt, async {
         let mut tasks = Vec::new();
         for _ in 0..conns {
-            let (workload, env) = (Rc::clone(&workload), Rc::clone(&env));
+            let (workload, env, budget) =
+                (Rc::clone(&workload), Rc::clone(&env), Rc::clone(&budget));
             tasks.push(tokio::task::spawn_local(async move {
-                connection(addr, &workload, &env, deadline).await
+                connection(addr, &workload, &env, deadline, &budget).await
             }));
         }
         let mut out = Vec::new();
@@ -100,6 +105,7 @@ async fn connection(
     workload: &Workload,
     env: &[u8],
     deadline: Instant,
+    budget: &Cell<u64>,
 ) -> ConnStats {
     let mut stats = ConnStats {
         sessions: 0,
@@ -109,7 +115,8 @@ async fn connection(
     };
     let mut buf = vec![0u8; 4096];
     let mut scratch = Vec::with_capacity(256);
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && budget.get() > 0 {
+        budget.set(budget.get() - 1);
         let start = Instant::now();
         match session(
             addr,

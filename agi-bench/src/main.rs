@@ -4,8 +4,9 @@
 //! ```text
 //! agi-bench serve-lib ADDR              FastAGI server on agi-client (router + chatty scripts)
 //! agi-bench serve-raw ADDR              hand-written server, no library (the ceiling)
+//! agi-bench serve-chan ADDR             aio::Channel on a bare accept loop (router script only)
 //! agi-bench raw-agi                     hand-written standard AGI router program (the ceiling)
-//! agi-bench fastagi ADDR --workload router|chatty --conns C --seconds S [--pid PID]
+//! agi-bench fastagi ADDR --workload router|chatty --conns C --seconds S [--sessions N] [--pid PID]
 //! agi-bench idle ADDR --conns N --pid PID
 //! agi-bench stdio --parallel P --sessions N -- PROGRAM [ARGS…]
 //! ```
@@ -34,6 +35,8 @@ enum Cmd {
     ServeLib { addr: SocketAddr },
     /// Hand-written FastAGI server without the library (the ceiling).
     ServeRaw { addr: SocketAddr },
+    /// The async channel alone on a bare accept loop (router script only).
+    ServeChan { addr: SocketAddr },
     /// Hand-written standard AGI program without the library (the ceiling).
     RawAgi,
     /// Load a FastAGI server.
@@ -45,6 +48,9 @@ enum Cmd {
         conns: usize,
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+        /// Stop after this many sessions (for instruction counts).
+        #[arg(long)]
+        sessions: Option<u64>,
         /// The server's pid, for its CPU time and RSS.
         #[arg(long)]
         pid: Option<u32>,
@@ -83,18 +89,20 @@ fn main() {
     match Cli::parse().cmd {
         Cmd::ServeLib { addr } => servers::serve_lib(addr),
         Cmd::ServeRaw { addr } => servers::serve_raw(addr),
+        Cmd::ServeChan { addr } => servers::serve_chan(addr),
         Cmd::RawAgi => servers::raw_agi(),
         Cmd::Fastagi {
             addr,
             workload,
             conns,
             seconds,
+            sessions,
             pid,
             label,
         } => {
             let w = script::Workload::by_name(&workload)
                 .unwrap_or_else(|| panic!("unknown workload {workload}"));
-            let r = load::run(addr, w, conns, seconds, pid);
+            let r = load::run(addr, w, conns, seconds, sessions, pid);
             let rate = r.sessions as f64 / r.elapsed.as_secs_f64();
             let cpu_us = r
                 .server_cpu

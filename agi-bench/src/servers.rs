@@ -55,6 +55,50 @@ pub fn serve_lib(addr: SocketAddr) {
     });
 }
 
+/// The async channel alone on a bare accept loop: no router, session
+/// tracking, environment deadline or handler box. Between the ceiling and
+/// the library server, it shows what the channel costs and what the server
+/// around it adds. Router script only.
+pub fn serve_chan(addr: SocketAddr) {
+    runtime().block_on(async move {
+        let listener = listen(addr);
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let options = agi_client::Options {
+                    env_timeout: None,
+                    handle_sighup: false,
+                    ..agi_client::Options::default()
+                };
+                let Ok(mut chan) = agi_client::aio::Channel::tcp(stream, options).await else {
+                    return;
+                };
+                let _ = async {
+                    chan.exec("Dial", "SIP/bob,5").await?;
+                    let status = chan.get_variable("DIALSTATUS").await?;
+                    let mailbox = if status.as_deref() == Some(b"BUSY") {
+                        "101@sales,b"
+                    } else {
+                        "101@sales,u"
+                    };
+                    chan.exec("VoiceMail", mailbox).await?;
+                    chan.hangup().await
+                }
+                .await;
+            });
+        }
+    });
+}
+
+fn listen(addr: SocketAddr) -> tokio::net::TcpListener {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_reuseaddr(true).expect("reuseaddr");
+    socket.bind(addr).expect("bind");
+    socket.listen(4096).expect("listen")
+}
+
 /// The ceiling: the same scripts written straight to the socket, no
 /// parsing beyond finding line ends.
 pub fn serve_raw(addr: SocketAddr) {
@@ -68,10 +112,7 @@ pub fn serve_raw(addr: SocketAddr) {
     chatty.extend_from_slice(b"HANGUP\n");
     let scripts: &'static [Vec<u8>; 2] = Box::leak(Box::new([router, chatty]));
     runtime().block_on(async move {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket.set_reuseaddr(true).expect("reuseaddr");
-        socket.bind(addr).expect("bind");
-        let listener = socket.listen(4096).expect("listen");
+        let listener = listen(addr);
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 continue;
