@@ -19,6 +19,13 @@ fn runtime() -> tokio::runtime::Runtime {
 /// The library server: the router's and the chatty script's sessions
 /// through `agi_client::server` and `aio::Channel`.
 pub fn serve_lib(addr: SocketAddr) {
+    // The chatty script's names and values, made once as the ceiling's
+    // script is: the handler's own formatting is not the library's cost.
+    let chatty: &'static [(String, String)] = Vec::leak(
+        (0..20)
+            .map(|i| (format!("V{i}"), format!("value {i}")))
+            .collect(),
+    );
     runtime().block_on(async {
         let router = Router::new()
             .route("voicemail-router", |mut s: Session| async move {
@@ -32,17 +39,10 @@ pub fn serve_lib(addr: SocketAddr) {
                 s.chan.exec("VoiceMail", mailbox).await?;
                 s.chan.hangup().await
             })
-            .route("chatty", |mut s: Session| async move {
-                let mut name = String::new();
-                let mut value = String::new();
-                for i in 0..20 {
-                    use std::fmt::Write as _;
-                    name.clear();
-                    value.clear();
-                    let _ = write!(name, "V{i}");
-                    let _ = write!(value, "value {i}");
-                    s.chan.set_variable(&name, value.as_str()).await?;
-                    s.chan.get_variable(&name).await?;
+            .route("chatty", move |mut s: Session| async move {
+                for (name, value) in chatty {
+                    s.chan.set_variable(name, value.as_str()).await?;
+                    s.chan.get_variable(name).await?;
                 }
                 s.chan.hangup().await
             });

@@ -10,12 +10,14 @@ use crate::line::Limits;
 const QUOTED: u8 = 1;
 /// Bytes an argument may not hold: they would end the command line.
 const FORBIDDEN: u8 = 2;
+/// Bytes that need a backslash inside quotes.
+const ESCAPED: u8 = 4;
 const CLASS: [u8; 256] = {
     let mut class = [0; 256];
     class[b' ' as usize] = QUOTED;
     class[b'\t' as usize] = QUOTED;
-    class[b'"' as usize] = QUOTED;
-    class[b'\\' as usize] = QUOTED;
+    class[b'"' as usize] = QUOTED | ESCAPED;
+    class[b'\\' as usize] = QUOTED | ESCAPED;
     class[b'\n' as usize] = FORBIDDEN;
     class[b'\r' as usize] = FORBIDDEN;
     class[0] = FORBIDDEN;
@@ -99,11 +101,16 @@ impl<'b> ArgWriter<'b> {
         self.separator();
         if class == 0 && !value.is_empty() {
             self.buf.extend_from_slice(value);
+        } else if class & ESCAPED == 0 {
+            self.buf.reserve(value.len() + 2);
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(value);
+            self.buf.push(b'"');
         } else {
             self.buf.reserve(value.len() + 2);
             self.buf.push(b'"');
             for &b in value {
-                if b == b'"' || b == b'\\' {
+                if CLASS[usize::from(b)] & ESCAPED != 0 {
                     self.buf.push(b'\\');
                 }
                 self.buf.push(b);
