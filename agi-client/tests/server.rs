@@ -155,8 +155,16 @@ async fn allow_list_refuses_other_peers_before_reading() {
     b.expect("NOOP", "200 result=0\n").await;
 }
 
-#[tokio::test]
-async fn max_sessions_refuses_the_excess() {
+/// A server with room for one session, whose "hold" script answers one
+/// NOOP then waits for the gate.
+async fn one_slot(
+    overflow: Overflow,
+) -> (
+    SocketAddr,
+    Arc<Notify>,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<agi_client::server::ShutdownReport>,
+) {
     let gate = Arc::new(Notify::new());
     let g = Arc::clone(&gate);
     let router = Router::new().route("hold", move |mut s: Session| {
@@ -169,10 +177,16 @@ async fn max_sessions_refuses_the_excess() {
     });
     let config = ServerConfig {
         max_sessions: 1,
-        overflow: Overflow::Refuse,
+        overflow,
         ..config()
     };
-    let (addr, _stop, _task) = start(config, router).await;
+    let (addr, stop, task) = start(config, router).await;
+    (addr, gate, stop, task)
+}
+
+#[tokio::test]
+async fn max_sessions_refuses_the_excess() {
+    let (addr, gate, _stop, _task) = one_slot(Overflow::Refuse).await;
     let mut first = Asterisk::connect(addr, "hold").await;
     first.expect("NOOP", "200 result=0\n").await;
     let mut second = Asterisk::connect(addr, "hold").await;
@@ -189,22 +203,7 @@ async fn max_sessions_refuses_the_excess() {
 
 #[tokio::test]
 async fn max_sessions_with_wait_holds_the_excess_until_a_session_ends() {
-    let gate = Arc::new(Notify::new());
-    let g = Arc::clone(&gate);
-    let router = Router::new().route("hold", move |mut s: Session| {
-        let g = Arc::clone(&g);
-        async move {
-            s.chan.noop().await?;
-            g.notified().await;
-            Ok::<_, agi_client::Error>(())
-        }
-    });
-    let config = ServerConfig {
-        max_sessions: 1,
-        overflow: Overflow::Wait,
-        ..config()
-    };
-    let (addr, _stop, _task) = start(config, router).await;
+    let (addr, gate, _stop, _task) = one_slot(Overflow::Wait).await;
     let mut first = Asterisk::connect(addr, "hold").await;
     first.expect("NOOP", "200 result=0\n").await;
     let mut second = Asterisk::connect(addr, "hold").await;
