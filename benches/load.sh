@@ -57,7 +57,7 @@ done
 
 echo
 # Medians over the rounds; the "vs ceiling" columns are medians of the
-# per-round ratios (each server against the ceiling run just before it),
+# per-round ratios (each server against the ceiling run in the same round),
 # which cancels most of the machine's drift between rounds.
 echo "| server | workload | conns | sessions/s | vs ceiling | server CPU/session | vs ceiling | p50 | p999 | errors | peak RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -76,7 +76,8 @@ END {
         rate = cpu = rrate = rcpu = ""
         for (r = 1; r <= rounds[k]; r++) {
             rate = rate " " vrate[k, r]; cpu = cpu " " vcpu[k, r]
-            rrate = rrate " " vrate[k, r] / vrate[base, r]; rcpu = rcpu " " vcpu[k, r] / vcpu[base, r]
+            rrate = rrate " " (vrate[base, r] > 0 ? vrate[k, r] / vrate[base, r] : 0)
+            rcpu = rcpu " " (vcpu[base, r] > 0 ? vcpu[k, r] / vcpu[base, r] : 0)
         }
         printf "| %s | %s | %s | %.0f | %.2fx | %.1f us | %.2fx | %.1f ms | %.1f ms | %d | %.1f MiB |\n", f[1], f[2], f[3], median(rate), median(rrate), median(cpu), median(rcpu), median(p50[k]), median(p999[k]), err[k], median(peak[k]) / 1024
     }
@@ -107,7 +108,7 @@ paired() { # workload conns label port pid
         half = index($0, " " l " ")
         raw = substr($0, 1, half); lib = substr($0, half)
         r = val(raw, "server_cpu/session"); x = val(lib, "server_cpu/session")
-        rs = rs " " r; xs = xs " " x; q = q " " x / r; e += val(raw, "errors") + val(lib, "errors")
+        rs = rs " " r; xs = xs " " x; q = q " " (r > 0 ? x / r : 0); e += val(raw, "errors") + val(lib, "errors")
     }
     END { printf "| %s | %s | %s | %.1f us | %.1f us | %.3fx | %d |\n", l, w, c, median(rs), median(xs), median(q), e }'
     rm -f "$out1" "$out2"

@@ -309,6 +309,36 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
     assert!(stuck.closed_within(Duration::from_secs(1)).await);
 }
 
+/// A handler that blocks its thread cannot be cut: the shutdown does not wait
+/// for it past the cut, and reports it as cut rather than finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_blocking_its_thread_is_reported_as_cut() {
+    let router = Router::new().route("block", |mut s: Session| async move {
+        s.chan.noop().await?;
+        // Does not return to the runtime for 3 s; `block_in_place` moves the
+        // worker's other tasks (the server's among them) to another thread,
+        // as a runtime with a blocking handler would want.
+        tokio::task::block_in_place(|| std::thread::sleep(Duration::from_secs(3)));
+        Ok::<_, agi_client::Error>(())
+    });
+    let config = ServerConfig {
+        shutdown_grace: Duration::from_millis(200),
+        ..config()
+    };
+    let (addr, stop, task) = start(config, router).await;
+    let mut a = Asterisk::connect(addr, "block").await;
+    a.expect("NOOP", "200 result=0\n").await;
+    stop.send(()).unwrap();
+    let started = std::time::Instant::now();
+    let report = task.await.unwrap();
+    assert_eq!((report.finished, report.cut), (0, 1));
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "the shutdown waited for the blocked handler: {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn hangup_during_a_handler_is_seen() {
     let (tx, rx) = oneshot::channel();

@@ -2,11 +2,14 @@
 //! shutdown.
 //!
 //! One atomic counter and two `Notify`s shared by every session task. A
-//! `JoinSet` would do the same with an allocation, a lock and a reap per
-//! session; this costs two atomic operations on the way in and out.
+//! `JoinSet` would do the same with an allocation per session and three
+//! lock round trips (insert, completion, reap); here a session costs an
+//! atomic add and subtract for its slot, and two round trips of the cut
+//! `Notify`'s lock (its waiter joins the list once and leaves it at the end).
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::task::Poll;
 use std::time::Duration;
@@ -54,14 +57,16 @@ impl Shared {
         self.active.load(SeqCst)
     }
 
-    /// Counts a new session if there is room for one.
-    pub(crate) fn try_admit(&self) -> bool {
+    /// Counts a new session if there is room for one; the slot is given
+    /// back when the returned [`Admitted`] is dropped, whether its session
+    /// ran to its end, was cut, panicked, or never ran at all.
+    pub(crate) fn try_admit(self: &Arc<Self>) -> Option<Admitted> {
         // Only the accept loop admits, so a load then an add cannot overshoot.
         if self.active.load(SeqCst) >= self.config.max_sessions {
-            return false;
+            return None;
         }
         self.active.fetch_add(1, SeqCst);
-        true
+        Some(Admitted(Arc::clone(self)))
     }
 
     /// Waits until fewer than `max_sessions` sessions run.
@@ -104,20 +109,28 @@ impl Shared {
             )
             .await;
         }
-        let cut = self.cut_count.load(SeqCst);
+        // Sessions still running now did not stop when cut (a handler
+        // blocking its thread): they are counted as cut, not as finished.
+        let cut = (self.cut_count.load(SeqCst) + self.active.load(SeqCst)).min(in_flight);
         (in_flight - cut, cut)
     }
+}
 
-    /// Runs one admitted session to its end, or until the cut.
-    pub(crate) async fn run(&self, stream: TcpStream, peer: SocketAddr) {
-        let _slot = Slot(self);
+/// One admitted session's slot and its share of the server.
+#[derive(Debug)]
+pub(crate) struct Admitted(Arc<Shared>);
+
+impl Admitted {
+    /// Runs the session to its end, or until the cut.
+    pub(crate) async fn run(self, stream: TcpStream, peer: SocketAddr) {
+        let shared = &*self.0;
         // Created before the check: a cut after this line wakes it.
-        let cut = self.cut.notified();
-        if self.cutting.load(SeqCst) {
-            self.cut_count.fetch_add(1, SeqCst);
+        let cut = shared.cut.notified();
+        if shared.cutting.load(SeqCst) {
+            shared.cut_count.fetch_add(1, SeqCst);
             return;
         }
-        let serve = conn::serve(stream, peer, &self.config, &self.router);
+        let serve = conn::serve(stream, peer, &shared.config, &shared.router);
         tokio::pin!(serve, cut);
         let mut waiting_for_cut = false;
         let was_cut = std::future::poll_fn(|cx| {
@@ -127,7 +140,7 @@ impl Shared {
             }
             // Registered once (the task's waker does not change); after
             // that only a cut can make it ready.
-            if !waiting_for_cut || self.cutting.load(SeqCst) {
+            if !waiting_for_cut || shared.cutting.load(SeqCst) {
                 waiting_for_cut = true;
                 return cut.as_mut().poll(cx).map(|()| true);
             }
@@ -135,19 +148,17 @@ impl Shared {
         })
         .await;
         if was_cut {
-            self.cut_count.fetch_add(1, SeqCst);
+            shared.cut_count.fetch_add(1, SeqCst);
             tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
         }
     }
 }
 
-/// Releases a session's slot however it ends (tokio drops the future of a
-/// task that panicked).
-struct Slot<'a>(&'a Shared);
-
-impl Drop for Slot<'_> {
+/// Gives the slot back however the session ends (tokio drops the future of
+/// a task that panicked, and of one that never ran when the runtime stops).
+impl Drop for Admitted {
     fn drop(&mut self) {
-        let shared = self.0;
+        let shared = &*self.0;
         let before = shared.active.fetch_sub(1, SeqCst);
         if before == shared.config.max_sessions || shared.draining.load(SeqCst) {
             shared.ended.notify_one();

@@ -57,7 +57,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, gives the
-    /// sessions in flight `shutdown_grace` to finish, and cuts the rest.
+    /// sessions in flight `shutdown_grace` to finish, and cuts the rest: their
+    /// futures are dropped at their next poll, which closes their
+    /// connections. It waits at most 1 s more for that; a handler that blocks
+    /// its thread is counted as cut and left to end on its own.
     ///
     /// Sessions run as tasks on the current runtime (spread over its worker
     /// threads on a multi-thread runtime). Beyond `max_sessions`, with
@@ -90,12 +93,11 @@ impl Server {
                     }
                 },
             };
-            if !shared.try_admit() {
+            let Some(session) = shared.try_admit() else {
                 tracing::warn!(%peer, "connection refused: max_sessions reached");
                 continue;
-            }
-            let session = Arc::clone(&shared);
-            tokio::spawn(async move { session.run(stream, peer).await });
+            };
+            tokio::spawn(session.run(stream, peer));
         }
         drop(self.listener);
         let (finished, cut) = shared.drain(shared.config.shutdown_grace).await;
