@@ -176,36 +176,44 @@ fn tolerate(result: Result<Got, Error>, call: &Call<'_>) -> Result<Option<Got>, 
     }
 }
 
+/// The call loop, once for both clients: `$($aw)?` is `await` for the
+/// async channel and nothing for the blocking one.
+macro_rules! drive {
+    ($chan:ident, $exten:ident, $tables:ident $(, $aw:tt)?) => {{
+        let mut call = Call::new($exten, $tables);
+        let mut got = Got::Nothing;
+        while let Some(ask) = call.next(got) {
+            if $chan.is_hung_up() {
+                return Ok(End::CallerHungUp);
+            }
+            let result = match ask {
+                Ask::Exec(app, args) => $chan.exec(app, &args)$(.$aw)?.map(Got::Code),
+                Ask::GetVariable(name) => $chan
+                    .get_variable(name)$(.$aw)?
+                    .map(|v| Got::Value(v.map(|v| v.to_string()))),
+                Ask::Verbose(msg) => $chan.verbose(&msg)$(.$aw)?.map(|()| Got::Nothing),
+                Ask::Answer => $chan.answer()$(.$aw)?.map(|()| Got::Nothing),
+                Ask::Play(file) => $chan
+                    .stream_file(file, EscapeDigits::NONE)$(.$aw)?
+                    .map(|_| Got::Nothing),
+                Ask::Hangup => $chan.hangup()$(.$aw)?.map(|()| Got::Nothing),
+            };
+            got = match tolerate(result, &call)? {
+                Some(got) => got,
+                None => return Ok(End::CallerHungUp),
+            };
+        }
+        Ok(call.end())
+    }};
+}
+
 /// Runs the call on a blocking channel (standard AGI).
 pub fn run_sync<R: std::io::Read, W: std::io::Write>(
     chan: &mut agi_client::sync::Channel<R, W>,
     exten: &str,
     tables: &Tables,
 ) -> Result<End, Error> {
-    let mut call = Call::new(exten, tables);
-    let mut got = Got::Nothing;
-    while let Some(ask) = call.next(got) {
-        if chan.is_hung_up() {
-            return Ok(End::CallerHungUp);
-        }
-        let result = match ask {
-            Ask::Exec(app, args) => chan.exec(app, &args).map(Got::Code),
-            Ask::GetVariable(name) => chan
-                .get_variable(name)
-                .map(|v| Got::Value(v.map(|v| v.to_string()))),
-            Ask::Verbose(msg) => chan.verbose(&msg).map(|()| Got::Nothing),
-            Ask::Answer => chan.answer().map(|()| Got::Nothing),
-            Ask::Play(file) => chan
-                .stream_file(file, EscapeDigits::NONE)
-                .map(|_| Got::Nothing),
-            Ask::Hangup => chan.hangup().map(|()| Got::Nothing),
-        };
-        got = match tolerate(result, &call)? {
-            Some(got) => got,
-            None => return Ok(End::CallerHungUp),
-        };
-    }
-    Ok(call.end())
+    drive!(chan, exten, tables)
 }
 
 /// Runs the call on an async channel (FastAGI).
@@ -217,30 +225,5 @@ pub async fn run_async<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut call = Call::new(exten, tables);
-    let mut got = Got::Nothing;
-    while let Some(ask) = call.next(got) {
-        if chan.is_hung_up() {
-            return Ok(End::CallerHungUp);
-        }
-        let result = match ask {
-            Ask::Exec(app, args) => chan.exec(app, &args).await.map(Got::Code),
-            Ask::GetVariable(name) => chan
-                .get_variable(name)
-                .await
-                .map(|v| Got::Value(v.map(|v| v.to_string()))),
-            Ask::Verbose(msg) => chan.verbose(&msg).await.map(|()| Got::Nothing),
-            Ask::Answer => chan.answer().await.map(|()| Got::Nothing),
-            Ask::Play(file) => chan
-                .stream_file(file, EscapeDigits::NONE)
-                .await
-                .map(|_| Got::Nothing),
-            Ask::Hangup => chan.hangup().await.map(|()| Got::Nothing),
-        };
-        got = match tolerate(result, &call)? {
-            Some(got) => got,
-            None => return Ok(End::CallerHungUp),
-        };
-    }
-    Ok(call.end())
+    drive!(chan, exten, tables, await)
 }
