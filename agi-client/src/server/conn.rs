@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use super::config::ServerConfig;
 use super::router::{Router, Session, split_script};
+use super::sessions::EnvWait;
 use crate::aio::Channel;
 use crate::error::Error;
 
@@ -18,6 +19,7 @@ pub(crate) async fn serve(
     peer: SocketAddr,
     config: &ServerConfig,
     router: &Router,
+    env_wait: &EnvWait<'_>,
 ) {
     if let Some(allow) = &config.allow {
         if !allow.contains(&peer.ip()) {
@@ -25,7 +27,15 @@ pub(crate) async fn serve(
             return;
         }
     }
-    let chan = match Channel::tcp(stream, config.session).await {
+    // The deadline is kept by the server's ticker (see `sessions`), not by
+    // a timer per session.
+    let options = crate::Options {
+        env_timeout: None,
+        ..config.session
+    };
+    let read = Channel::tcp(stream, options).await;
+    env_wait.received();
+    let chan = match read {
         Ok(chan) => chan,
         Err(Error::Closed) => {
             tracing::debug!(%peer, "connection closed before sending anything");

@@ -1,16 +1,26 @@
-//! Sessions in flight: counted against `max_sessions`, drained and cut at
-//! shutdown.
+//! Sessions in flight: counted against `max_sessions`, given a deadline for
+//! their environment block, drained and cut at shutdown.
 //!
 //! One atomic counter and two `Notify`s shared by every session task. A
 //! `JoinSet` would do the same with an allocation per session and three
 //! lock round trips (insert, completion, reap); here a session costs an
 //! atomic add and subtract for its slot, and two round trips of the cut
 //! `Notify`'s lock (its waiter joins the list once and leaves it at the end).
+//!
+//! The environment deadline rides on the same `Notify` instead of a timer
+//! per session (a tokio timer costs two more lock round trips and a clock
+//! read, about 2 % of a short session's CPU). Every session has the same
+//! timeout, so deadlines come in arrival order: a server ticker counts
+//! ticks of a quarter of the timeout, and each tick slot counts the sessions
+//! that started in it and are still reading. Only when a slot at least five
+//! ticks old is not empty does the ticker wake the sessions; each woken
+//! session checks its own start tick. A silent or dribbling peer is thus
+//! dropped between 1 and 1.25 times `env_timeout` after it connected.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -35,9 +45,22 @@ pub(crate) struct Shared {
     cut_count: AtomicUsize,
     /// A session ended (only signalled when someone may be waiting).
     ended: Notify,
-    /// The grace period is over: every session stops.
+    /// The grace period is over (every session stops), or a session's
+    /// environment deadline passed (`env_alarms` tells which).
     cut: Notify,
+    /// Environment-deadline ticks since the server started.
+    env_tick: AtomicUsize,
+    /// Times the ticker fired `cut` for overdue environments.
+    env_alarms: AtomicUsize,
+    /// Sessions still reading their environment, by start tick (modulo).
+    env_waiting: [AtomicUsize; ENV_SLOTS],
 }
+
+/// Ticks per `env_timeout`.
+const ENV_TICKS: usize = 4;
+/// Start-tick slots: a deadline spans `ENV_TICKS + 1` of them; the rest
+/// leave room for the ticker to find sessions woken late.
+const ENV_SLOTS: usize = 8;
 
 impl Shared {
     pub(crate) fn new(config: ServerConfig, router: Router) -> Self {
@@ -50,6 +73,28 @@ impl Shared {
             cut_count: AtomicUsize::new(0),
             ended: Notify::new(),
             cut: Notify::new(),
+            env_tick: AtomicUsize::new(0),
+            env_alarms: AtomicUsize::new(0),
+            env_waiting: Default::default(),
+        }
+    }
+
+    /// Ticks the environment deadlines every `timeout / 4` and wakes the
+    /// sessions when some started `timeout` ago or more and still read.
+    /// Runs until aborted.
+    pub(crate) async fn env_ticker(self: Arc<Self>, timeout: Duration) {
+        let period = (timeout / ENV_TICKS as u32).max(Duration::from_millis(1));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = self.env_tick.fetch_add(1, SeqCst) + 1;
+            let overdue = (ENV_TICKS + 1..ENV_SLOTS)
+                .any(|age| now >= age && self.env_waiting[(now - age) % ENV_SLOTS].load(SeqCst) > 0);
+            if overdue {
+                self.env_alarms.fetch_add(1, SeqCst);
+                self.cut.notify_waiters();
+            }
         }
     }
 
@@ -121,36 +166,115 @@ impl Shared {
 pub(crate) struct Admitted(Arc<Shared>);
 
 impl Admitted {
-    /// Runs the session to its end, or until the cut.
+    /// Runs the session to its end, until its environment deadline, or
+    /// until the cut.
     pub(crate) async fn run(self, stream: TcpStream, peer: SocketAddr) {
         let shared = &*self.0;
-        // Created before the check: a cut after this line wakes it.
-        let cut = shared.cut.notified();
+        let env = EnvWait::new(shared);
+        // In this order: an alarm or a cut after these lines wakes `wake`.
+        let mut alarms = shared.env_alarms.load(SeqCst);
+        let wake = shared.cut.notified();
         if shared.cutting.load(SeqCst) {
             shared.cut_count.fetch_add(1, SeqCst);
             return;
         }
-        let serve = conn::serve(stream, peer, &shared.config, &shared.router);
-        tokio::pin!(serve, cut);
-        let mut waiting_for_cut = false;
-        let was_cut = std::future::poll_fn(|cx| {
+        let serve = conn::serve(stream, peer, &shared.config, &shared.router, &env);
+        tokio::pin!(serve, wake);
+        let mut registered = false;
+        let end = std::future::poll_fn(|cx| {
             let _log = PanicLog;
             if serve.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(false);
+                return Poll::Ready(End::Served);
             }
             // Registered once (the task's waker does not change); after
-            // that only a cut can make it ready.
-            if !waiting_for_cut || shared.cutting.load(SeqCst) {
-                waiting_for_cut = true;
-                return cut.as_mut().poll(cx).map(|()| true);
+            // that only a cut or an alarm can make it ready.
+            loop {
+                if registered && !shared.cutting.load(SeqCst) {
+                    let now = shared.env_alarms.load(SeqCst);
+                    if now == alarms {
+                        return Poll::Pending;
+                    }
+                    alarms = now;
+                }
+                registered = true;
+                let woken = wake.as_mut().poll(cx).is_ready();
+                // Checked after the poll: a cut that came before a fresh
+                // `wake` was made is seen here.
+                if shared.cutting.load(SeqCst) {
+                    return Poll::Ready(End::Cut);
+                }
+                if !woken {
+                    return Poll::Pending;
+                }
+                if env.overdue() {
+                    return Poll::Ready(End::EnvTimeout);
+                }
+                // Another session's alarm: wait again.
+                wake.set(shared.cut.notified());
+                registered = false;
             }
-            Poll::Pending
         })
         .await;
-        if was_cut {
-            shared.cut_count.fetch_add(1, SeqCst);
-            tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
+        match end {
+            End::Served => {}
+            End::Cut => {
+                shared.cut_count.fetch_add(1, SeqCst);
+                tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
+            }
+            End::EnvTimeout => {
+                let after = shared.config.session.env_timeout.unwrap_or_default();
+                tracing::warn!(%peer, ?after, "no complete environment block in time; closing");
+            }
         }
+    }
+}
+
+/// How a session task ended.
+enum End {
+    Served,
+    Cut,
+    EnvTimeout,
+}
+
+/// A session still reading its environment block, counted in the slot of
+/// the tick it started in until [`EnvWait::received`] or its drop.
+pub(crate) struct EnvWait<'a> {
+    shared: &'a Shared,
+    start: usize,
+    waiting: AtomicBool,
+}
+
+impl<'a> EnvWait<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        let start = shared.env_tick.load(SeqCst);
+        shared.env_waiting[start % ENV_SLOTS].fetch_add(1, SeqCst);
+        EnvWait {
+            shared,
+            start,
+            waiting: AtomicBool::new(true),
+        }
+    }
+
+    /// The environment block arrived (or the connection ended): the
+    /// deadline no longer applies.
+    pub(crate) fn received(&self) {
+        if self.waiting.swap(false, Relaxed) {
+            self.shared.env_waiting[self.start % ENV_SLOTS].fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// Still reading, and `env_timeout` has passed (at least `ENV_TICKS + 1`
+    /// tick boundaries since the start: between 1 and 1.25 timeouts).
+    fn overdue(&self) -> bool {
+        self.shared.config.session.env_timeout.is_some()
+            && self.waiting.load(Relaxed)
+            && self.shared.env_tick.load(SeqCst) > self.start + ENV_TICKS
+    }
+}
+
+impl Drop for EnvWait<'_> {
+    fn drop(&mut self) {
+        self.received();
     }
 }
 
