@@ -27,7 +27,10 @@ use crate::options::Options;
 #[derive(Debug)]
 pub struct Channel<S> {
     stream: S,
-    core: Core,
+    /// Boxed so that the channel stays small: it is moved into and out of
+    /// futures (a server's session task, a handler's box), and every move
+    /// copies it whole.
+    core: Box<Core>,
     command_timeout: Option<Duration>,
 }
 
@@ -60,19 +63,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// [`Error::Timeout`] when the block does not arrive in time,
     /// [`Error::Closed`] when the peer closes first, [`Error::Parse`] for
     /// bytes that are not an environment block.
-    pub async fn with_options(mut stream: S, options: Options) -> Result<Self, Error> {
-        let mut core = Core::new(options.limits);
-        let read_env = async {
-            while !core.poll_env()? {
-                fill(&mut stream, &mut core).await?;
-            }
-            Ok(())
-        };
+    pub async fn with_options(stream: S, options: Options) -> Result<Self, Error> {
         match options.env_timeout {
-            Some(after) => tokio::time::timeout(after, read_env)
+            Some(after) => tokio::time::timeout(after, Channel::read_env(stream, options))
                 .await
-                .unwrap_or(Err(Error::Timeout { after }))?,
-            None => read_env.await?,
+                .unwrap_or(Err(Error::Timeout { after })),
+            None => Channel::read_env(stream, options).await,
+        }
+    }
+
+    /// Reads the environment block with no deadline of its own (the
+    /// FastAGI server keeps one for all its sessions).
+    pub(crate) async fn read_env(mut stream: S, options: Options) -> Result<Self, Error> {
+        let mut core = Box::new(Core::new(options.limits));
+        while !core.poll_env()? {
+            fill(&mut stream, &mut core).await?;
         }
         Ok(Channel {
             stream,

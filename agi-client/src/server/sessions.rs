@@ -178,7 +178,13 @@ impl Admitted {
             shared.cut_count.fetch_add(1, SeqCst);
             return;
         }
-        let serve = conn::serve(stream, peer, &shared.config, &shared.router, &env);
+        let serve = async {
+            let chan = conn::open(stream, peer, &shared.config).await;
+            env.received();
+            if let Some(chan) = chan {
+                conn::run(chan, peer, &shared.config, &shared.router).await;
+            }
+        };
         tokio::pin!(serve, wake);
         let mut registered = false;
         let end = std::future::poll_fn(|cx| {
