@@ -113,6 +113,14 @@ impl Core {
         Ok(line)
     }
 
+    /// The command line being written (empty when none is).
+    pub(crate) fn line(&self) -> &[u8] {
+        match self.line_at {
+            Some(at) => &self.buf[at..],
+            None => &[],
+        }
+    }
+
     /// Forgets the command line once written (or failed): what follows in
     /// the buffer is input again.
     fn drop_line(&mut self) {

@@ -89,8 +89,9 @@ impl Shared {
         loop {
             ticks.tick().await;
             let now = self.env_tick.fetch_add(1, SeqCst) + 1;
-            let overdue = (ENV_TICKS + 1..ENV_SLOTS)
-                .any(|age| now >= age && self.env_waiting[(now - age) % ENV_SLOTS].load(SeqCst) > 0);
+            let overdue = (ENV_TICKS + 1..ENV_SLOTS).any(|age| {
+                now >= age && self.env_waiting[(now - age) % ENV_SLOTS].load(SeqCst) > 0
+            });
             if overdue {
                 self.env_alarms.fetch_add(1, SeqCst);
                 self.cut.notify_waiters();
