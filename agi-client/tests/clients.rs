@@ -438,6 +438,41 @@ async fn aio_peer_that_stops_sending_times_out_and_poisons() {
     assert!(matches!(chan.noop().await, Err(Error::Poisoned)));
 }
 
+/// The command deadline restarts with each command: three replies 3 s
+/// apart all arrive within a 5 s limit, and a reply 6 s late times out.
+#[tokio::test(start_paused = true)]
+async fn aio_command_deadline_restarts_with_each_command() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let (client, server) = tokio::io::duplex(1024);
+    let asterisk = tokio::spawn(async move {
+        let (r, mut w) = tokio::io::split(server);
+        let mut lines = tokio::io::BufReader::new(r).lines();
+        w.write_all(b"agi_request: x\n\n").await.unwrap();
+        for delay in [3, 3, 3, 6] {
+            assert_eq!(lines.next_line().await.unwrap().unwrap(), "NOOP");
+            tokio::time::sleep(Duration::from_secs(delay)).await;
+            let _ = w.write_all(b"200 result=0\n").await;
+        }
+    });
+    let options = agi_client::Options {
+        command_timeout: Some(Duration::from_secs(5)),
+        ..Default::default()
+    };
+    let mut chan = agi_client::aio::Channel::with_options(client, options)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        chan.noop().await.unwrap();
+    }
+    let err = chan.noop().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { after } if after == Duration::from_secs(5)),
+        "{err:?}"
+    );
+    drop(chan);
+    asterisk.await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn aio_environment_that_never_ends_times_out() {
     let fake = FakeAsterisk::builder()

@@ -242,6 +242,41 @@ async fn slow_peer_is_dropped_at_the_deadline_and_empty_connections_are_quiet() 
     a.expect("NOOP", "200 result=0\n").await;
 }
 
+/// The deadline bounds the whole block: a peer that sends a byte every
+/// 50 ms never completes it and is dropped near the 300 ms deadline (the
+/// server checks it in quarter steps: between 300 and 375 ms).
+#[tokio::test]
+async fn dribbling_peer_is_dropped_at_the_deadline() {
+    let (addr, _stop, _task) = start(config(), greeter()).await;
+    let mut peer = TcpStream::connect(addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let block = env("other");
+    let mut closed_after = None;
+    for byte in block.as_bytes().iter().take(40) {
+        if peer.write_all(&[*byte]).await.is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut probe = [0u8; 1];
+        if let Ok(read) =
+            tokio::time::timeout(Duration::from_millis(50), peer.read(&mut probe)).await
+        {
+            assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+            closed_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let after = closed_after.expect("still open after 2 s of dribbling");
+    assert!(
+        after >= Duration::from_millis(280),
+        "dropped after {after:?}"
+    );
+    assert!(
+        after < Duration::from_millis(1500),
+        "dropped after {after:?}"
+    );
+}
+
 #[tokio::test]
 async fn handler_errors_and_panics_end_only_their_session() {
     let served = Arc::new(AtomicUsize::new(0));
@@ -307,6 +342,44 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
     let report = task.await.unwrap();
     assert_eq!((report.finished, report.cut), (1, 1));
     assert!(stuck.closed_within(Duration::from_secs(1)).await);
+}
+
+/// A silent peer's deadline wakes every session (they share one signal); a
+/// session in flight goes on undisturbed and can still be cut afterwards.
+#[tokio::test]
+async fn another_sessions_deadline_leaves_a_running_session_alone() {
+    let router = Router::new().route("slow", |mut s: Session| async move {
+        s.chan.noop().await?;
+        s.chan.noop().await?;
+        s.chan.noop().await
+    });
+    let config = ServerConfig {
+        shutdown_grace: Duration::from_millis(300),
+        ..config()
+    };
+    let (addr, stop, task) = start(config, router).await;
+    let mut running = Asterisk::connect(addr, "slow").await;
+    let mut line = String::new();
+    running.reader.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "NOOP\n");
+    // A peer that sends nothing is dropped at its deadline meanwhile.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(2), silent.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
+    running.writer.write_all(b"200 result=0\n").await.unwrap();
+    running.expect("NOOP", "200 result=0\n").await;
+    // Its third NOOP is never answered: the shutdown cuts it at once.
+    stop.send(()).unwrap();
+    let started = std::time::Instant::now();
+    let report = task.await.unwrap();
+    assert_eq!((report.finished, report.cut), (0, 1));
+    assert!(running.closed_within(Duration::from_millis(200)).await);
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "the cut did not reach the session: {:?}",
+        started.elapsed()
+    );
 }
 
 /// A handler that blocks its thread cannot be cut: the shutdown does not wait
