@@ -161,6 +161,11 @@ impl Core {
         self.drop_line();
         loop {
             let input = &self.buf[self.start..];
+            if input.is_empty() {
+                // The usual case right after writing the command: nothing
+                // to parse until the next read.
+                return Ok(None);
+            }
             let (step, consumed) = match self.frames.decode(input)? {
                 Status::Partial => return Ok(None),
                 Status::Complete { value, consumed } => (exchange.step(value), consumed),

@@ -8,8 +8,8 @@
 //! `Notify`'s lock (its waiter joins the list once and leaves it at the end).
 //!
 //! The environment deadline rides on the same `Notify` instead of a timer
-//! per session (a tokio timer costs two more lock round trips and a clock
-//! read, about 2 % of a short session's CPU). Every session has the same
+//! per session (a tokio timer costs a clock read and two more lock round
+//! trips on the timer wheel per session). Every session has the same
 //! timeout, so deadlines come in arrival order: a server ticker counts
 //! ticks of a quarter of the timeout, and each tick slot counts the sessions
 //! that started in it and are still reading. Only when a slot at least five
@@ -39,18 +39,19 @@ pub(crate) struct Shared {
     active: AtomicUsize,
     /// Set once shutdown starts: ending sessions then wake the drain.
     draining: AtomicBool,
-    /// Set at the end of the grace period, before `cut` fires.
+    /// Set at the end of the grace period, before `wake` fires.
     cutting: AtomicBool,
     /// Sessions ended by the cut.
     cut_count: AtomicUsize,
     /// A session ended (only signalled when someone may be waiting).
     ended: Notify,
-    /// The grace period is over (every session stops), or a session's
-    /// environment deadline passed (`env_alarms` tells which).
-    cut: Notify,
+    /// Wakes every session: the grace period is over (`cutting` is set and
+    /// every session stops), or some session's environment deadline passed
+    /// (`env_alarms` changed; each checks its own).
+    wake: Notify,
     /// Environment-deadline ticks since the server started.
     env_tick: AtomicUsize,
-    /// Times the ticker fired `cut` for overdue environments.
+    /// Times the ticker fired `wake` for overdue environments.
     env_alarms: AtomicUsize,
     /// Sessions still reading their environment, by start tick (modulo).
     env_waiting: [AtomicUsize; ENV_SLOTS],
@@ -72,7 +73,7 @@ impl Shared {
             cutting: AtomicBool::new(false),
             cut_count: AtomicUsize::new(0),
             ended: Notify::new(),
-            cut: Notify::new(),
+            wake: Notify::new(),
             env_tick: AtomicUsize::new(0),
             env_alarms: AtomicUsize::new(0),
             env_waiting: Default::default(),
@@ -94,7 +95,7 @@ impl Shared {
             });
             if overdue {
                 self.env_alarms.fetch_add(1, SeqCst);
-                self.cut.notify_waiters();
+                self.wake.notify_waiters();
             }
         }
     }
@@ -146,7 +147,7 @@ impl Shared {
             .is_err()
         {
             self.cutting.store(true, SeqCst);
-            self.cut.notify_waiters();
+            self.wake.notify_waiters();
             // Cut sessions stop at their next poll; a handler that blocks its
             // thread must not hang the shutdown.
             let _ = tokio::time::timeout(
@@ -174,7 +175,7 @@ impl Admitted {
         let env = EnvWait::new(shared);
         // In this order: an alarm or a cut after these lines wakes `wake`.
         let mut alarms = shared.env_alarms.load(SeqCst);
-        let wake = shared.cut.notified();
+        let wake = shared.wake.notified();
         if shared.cutting.load(SeqCst) {
             shared.cut_count.fetch_add(1, SeqCst);
             return;
@@ -217,7 +218,7 @@ impl Admitted {
                     return Poll::Ready(End::EnvTimeout);
                 }
                 // Another session's alarm: wait again.
-                wake.set(shared.cut.notified());
+                wake.set(shared.wake.notified());
                 registered = false;
             }
         })
