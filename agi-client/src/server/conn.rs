@@ -67,7 +67,7 @@ pub(crate) async fn run(
         let span = tracing::info_span!("agi", %peer, %uniqueid, %script);
         (
             span,
-            router.find(&String::from_utf8_lossy(split_script(&script).0)),
+            router.find_bytes(split_script(&script).0),
         )
     };
     let Some(handler) = handler else {

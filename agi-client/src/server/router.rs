@@ -144,14 +144,23 @@ where
 /// Script paths to handlers: exact paths, plus an optional fallback.
 #[derive(Clone, Default)]
 pub struct Router {
-    routes: HashMap<String, Arc<dyn Handler>>,
+    /// Keyed by bytes: the script path is looked up as Asterisk sent it,
+    /// without a UTF-8 check or conversion per session.
+    routes: HashMap<Box<[u8]>, Arc<dyn Handler>>,
     fallback: Option<Arc<dyn Handler>>,
 }
 
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Router")
-            .field("routes", &self.routes.keys().collect::<Vec<_>>())
+            .field(
+                "routes",
+                &self
+                    .routes
+                    .keys()
+                    .map(|k| String::from_utf8_lossy(k))
+                    .collect::<Vec<_>>(),
+            )
             .field("fallback", &self.fallback.is_some())
             .finish()
     }
@@ -167,7 +176,7 @@ impl Router {
     /// leading and trailing slashes ignored) with `handler`.
     pub fn route(mut self, path: &str, handler: impl Handler) -> Self {
         self.routes
-            .insert(path.trim_matches('/').to_owned(), Arc::new(handler));
+            .insert(trim_slashes(path.as_bytes()).into(), Arc::new(handler));
         self
     }
 
@@ -178,17 +187,43 @@ impl Router {
     }
 
     /// The handler for a script path.
+    ///
+    /// ```
+    /// use agi_client::server::{Router, Session};
+    ///
+    /// let ok = |_s: Session| async { Ok::<(), agi_client::Error>(()) };
+    /// let router = Router::new().route("/ivr/main/", ok);
+    /// assert!(router.find("ivr/main").is_some());
+    /// assert!(router.find("//ivr/main/").is_some());
+    /// assert!(router.find("ivr").is_none());
+    /// assert!(router.fallback(ok).find("ivr").is_some());
+    /// ```
     pub fn find(&self, path: &str) -> Option<&dyn Handler> {
+        self.find_bytes(path.as_bytes())
+    }
+
+    /// The handler for a script path as Asterisk sent it.
+    pub(crate) fn find_bytes(&self, path: &[u8]) -> Option<&dyn Handler> {
         self.routes
-            .get(path.trim_matches('/'))
+            .get(trim_slashes(path))
             .or(self.fallback.as_ref())
             .map(|h| &**h)
     }
 }
 
+fn trim_slashes(mut path: &[u8]) -> &[u8] {
+    while let [b'/', rest @ ..] = path {
+        path = rest;
+    }
+    while let [rest @ .., b'/'] = path {
+        path = rest;
+    }
+    path
+}
+
 /// Splits `agi_network_script` into path and query.
 pub(crate) fn split_script(script: &[u8]) -> (&[u8], &[u8]) {
-    match script.iter().position(|&b| b == b'?') {
+    match memchr::memchr(b'?', script) {
         Some(q) => (&script[..q], &script[q + 1..]),
         None => (script, &[]),
     }
