@@ -65,10 +65,7 @@ pub(crate) async fn run(
         // Fields are formatted only when a subscriber records them.
         let uniqueid = env.uniqueid().unwrap_or_default();
         let span = tracing::info_span!("agi", %peer, %uniqueid, %script);
-        (
-            span,
-            router.find_bytes(split_script(&script).0),
-        )
+        (span, router.find_bytes(split_script(&script).0))
     };
     let Some(handler) = handler else {
         span.in_scope(|| {
