@@ -243,8 +243,7 @@ async fn slow_peer_is_dropped_at_the_deadline_and_empty_connections_are_quiet() 
 }
 
 /// The deadline bounds the whole block: a peer that sends a byte every
-/// 50 ms never completes it and is dropped near the 300 ms deadline (the
-/// server checks it in quarter steps: between 300 and 375 ms).
+/// 50 ms never completes it and is dropped at the 300 ms deadline.
 #[tokio::test]
 async fn dribbling_peer_is_dropped_at_the_deadline() {
     let (addr, _stop, _task) = start(config(), greeter()).await;
@@ -344,8 +343,8 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
     assert!(stuck.closed_within(Duration::from_secs(1)).await);
 }
 
-/// A silent peer's deadline wakes every session (they share one signal); a
-/// session in flight goes on undisturbed and can still be cut afterwards.
+/// A silent peer dropped at its deadline leaves a session in flight
+/// undisturbed, and that session can still be cut afterwards.
 #[tokio::test]
 async fn another_sessions_deadline_leaves_a_running_session_alone() {
     let router = Router::new().route("slow", |mut s: Session| async move {
@@ -376,7 +375,7 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
     assert_eq!((report.finished, report.cut), (0, 1));
     assert!(running.closed_within(Duration::from_millis(200)).await);
     assert!(
-        started.elapsed() < Duration::from_millis(900),
+        started.elapsed() < Duration::from_millis(1200),
         "the cut did not reach the session: {:?}",
         started.elapsed()
     );

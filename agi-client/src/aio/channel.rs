@@ -137,7 +137,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         Io { chan: self, op }
     }
 
-    /// Starts the command deadline, if there is one.
+    /// Starts the command deadline, if there is one. The timer stays set
+    /// after the command ends (at worst one spurious wake-up of an idle
+    /// task); the next command moves it.
     fn arm_timer(&mut self) {
         let Some(after) = self.command_timeout else {
             return;
@@ -186,7 +188,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// `Ready(Err(Timeout))` once the command deadline has passed.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if let (Some(timer), Some(after)) = (&mut self.timer, self.command_timeout) {
-            if timer.as_mut().poll(cx).is_ready() {
+            // Outside tokio's task budget: a peer that floods the channel
+            // spends it on reads, and the deadline must fire anyway.
+            let mut timer = tokio::task::unconstrained(timer.as_mut());
+            if Pin::new(&mut timer).poll(cx).is_ready() {
                 return Poll::Ready(Err(Error::Timeout { after }));
             }
         }

@@ -41,9 +41,8 @@ pub struct ServerConfig {
     /// drops SYNs and the caller waits a whole retransmit).
     pub backlog: u32,
     /// The client options of each session: `env_timeout` (default 10 s)
-    /// drops a peer that connects and sends nothing or dribbles (checked in
-    /// quarter steps, so between 1 and 1.25 times the timeout after it
-    /// connected); the `command_timeout` bounds each reply wait.
+    /// drops a peer that connects and sends nothing or dribbles; the
+    /// `command_timeout` bounds each reply wait.
     pub session: Options,
     /// Longest life of one session's handler; `None` for no limit.
     pub session_timeout: Option<Duration>,

@@ -7,23 +7,24 @@
 //! copies it whole; a task of a few hundred bytes instead of nearly two
 //! kilobytes is measurably cheaper to spawn, poll and free.)
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use tracing::Instrument;
 
 use super::config::ServerConfig;
 use super::router::{Router, Session, split_script};
 use crate::aio::Channel;
 use crate::error::Error;
 
-/// Checks the allow-list and reads the environment block; `None` when the
-/// connection is refused or ends first (logged here).
-///
-/// No deadline of its own: the server's ticker keeps `env_timeout` for all
-/// sessions (see `sessions`).
+/// Checks the allow-list and reads the environment block within
+/// `env_timeout`; `None` when the connection is refused, ends first, or
+/// misses the deadline (logged here).
 pub(crate) async fn open(
     stream: TcpStream,
     peer: SocketAddr,
@@ -36,7 +37,7 @@ pub(crate) async fn open(
         }
     }
     let read = match stream.set_nodelay(true) {
-        Ok(()) => Channel::read_env(stream, config.session).await,
+        Ok(()) => Channel::with_options(stream, config.session).await,
         Err(e) => Err(Error::Io(e)),
     };
     match read {
@@ -73,28 +74,35 @@ pub(crate) async fn run(
         });
         // Rare: boxed so that its buffer and timer do not enlarge every
         // session's task.
-        Box::pin(close(chan)).await;
+        Box::pin(close(chan).instrument(span)).await;
         return;
     };
     span.in_scope(|| tracing::debug!("session starts"));
-    let mut call = handler.call(Session { chan, peer });
+    // Instrumented: the handler's future is polled, and dropped when the
+    // session is cut or runs out of time, inside the span.
+    let mut call = handler
+        .call(Session { chan, peer })
+        .instrument(span.clone());
     // Only a server that sets a session limit pays for its timer.
     let mut limit = config
         .session_timeout
         .map(|after| (after, Box::pin(tokio::time::sleep(after))));
     let result = std::future::poll_fn(|cx| {
-        let _entered = span.enter();
-        if let Poll::Ready(result) = call.as_mut().poll(cx) {
+        if let Poll::Ready(result) = Pin::new(&mut call).poll(cx) {
             return Poll::Ready(result);
         }
         if let Some((after, sleep)) = &mut limit {
-            if sleep.as_mut().poll(cx).is_ready() {
+            // Outside tokio's task budget, which a busy handler may have
+            // spent: the limit must fire anyway.
+            let mut sleep = tokio::task::unconstrained(sleep.as_mut());
+            if Pin::new(&mut sleep).poll(cx).is_ready() {
                 return Poll::Ready(Err(format!("session ran longer than {after:?}").into()));
             }
         }
         Poll::Pending
     })
     .await;
+    drop(call);
     span.in_scope(|| match result {
         Ok(()) => tracing::debug!("session ends"),
         Err(e) => tracing::warn!(error = %e, "handler failed; connection closed"),

@@ -69,11 +69,6 @@ impl Server {
     /// it accepts and closes them at once.
     pub async fn serve_until(self, shutdown: impl Future<Output = ()>) -> ShutdownReport {
         let shared = self.shared;
-        let ticker = shared
-            .config
-            .session
-            .env_timeout
-            .map(|timeout| tokio::spawn(Arc::clone(&shared).env_ticker(timeout)));
         tokio::pin!(shutdown);
         loop {
             if shared.config.overflow == Overflow::Wait
@@ -111,9 +106,6 @@ impl Server {
         }
         drop(self.listener);
         let (finished, cut) = shared.drain(shared.config.shutdown_grace).await;
-        if let Some(ticker) = ticker {
-            ticker.abort();
-        }
         tracing::info!(finished, cut, "shutdown complete");
         ShutdownReport { finished, cut }
     }
