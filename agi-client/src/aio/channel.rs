@@ -43,6 +43,12 @@ pub struct Channel<S> {
 impl Channel<TcpStream> {
     /// A FastAGI connection: sets TCP_NODELAY and reads the environment.
     ///
+    /// Asterisk writes the environment block as soon as it connects, so it
+    /// is usually waiting in the socket already: one non-blocking read takes
+    /// it at once, which saves waiting for the reactor's first readiness
+    /// event (a task wake-up) and, when the block is complete, the deadline
+    /// timer.
+    ///
     /// Dropping the channel closes the socket (one system call; no separate
     /// half-close).
     ///
@@ -50,7 +56,23 @@ impl Channel<TcpStream> {
     /// As [`Channel::with_options`].
     pub async fn tcp(stream: TcpStream, options: Options) -> Result<Self, Error> {
         stream.set_nodelay(true)?;
-        Channel::with_options(stream, options).await
+        let mut chan = Channel::unread(stream, options);
+        chan.read_now()?;
+        chan.finish_env(options.env_timeout).await?;
+        Ok(chan)
+    }
+
+    /// Reads what the socket holds without waiting (nothing when it is
+    /// empty; the reactor is told of readiness separately and copes with a
+    /// read it did not see).
+    fn read_now(&mut self) -> Result<(), Error> {
+        let buf = rustix::buffer::spare_capacity(self.core.read_buf());
+        match rustix::net::recv(&self.stream, buf, rustix::net::RecvFlags::DONTWAIT) {
+            Ok((0, _)) => Err(self.core.eof()),
+            Ok(_) => Ok(()),
+            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => Ok(()),
+            Err(e) => Err(self.core.io_error(e.into(), None)),
+        }
     }
 }
 
@@ -70,27 +92,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// [`Error::Closed`] when the peer closes first, [`Error::Parse`] for
     /// bytes that are not an environment block.
     pub async fn with_options(stream: S, options: Options) -> Result<Self, Error> {
-        match options.env_timeout {
-            Some(after) => tokio::time::timeout(after, Channel::read_env(stream, options))
-                .await
-                .unwrap_or(Err(Error::Timeout { after })),
-            None => Channel::read_env(stream, options).await,
-        }
+        let mut chan = Channel::unread(stream, options);
+        chan.finish_env(options.env_timeout).await?;
+        Ok(chan)
     }
 
-    /// Reads the environment block with no deadline of its own (the
-    /// FastAGI server keeps one for all its sessions).
-    pub(crate) async fn read_env(stream: S, options: Options) -> Result<Self, Error> {
-        let mut chan = Channel {
+    /// A channel whose environment is still to be read.
+    fn unread(stream: S, options: Options) -> Self {
+        Channel {
             stream,
             core: Box::new(Core::new(options.limits)),
             command_timeout: options.command_timeout,
             timer: None,
-        };
-        while !chan.core.poll_env()? {
-            chan.io(Op::Fill).await?;
         }
-        Ok(chan)
+    }
+
+    /// Reads until the environment block is complete, within `limit`; no
+    /// timer when it already is.
+    async fn finish_env(&mut self, limit: Option<Duration>) -> Result<(), Error> {
+        if self.core.poll_env()? {
+            return Ok(());
+        }
+        let read = async {
+            while !self.core.poll_env()? {
+                self.io(Op::Fill).await?;
+            }
+            Ok(())
+        };
+        match limit {
+            Some(after) => tokio::time::timeout(after, read)
+                .await
+                .unwrap_or(Err(Error::Timeout { after })),
+            None => read.await,
+        }
     }
 
     /// The environment block Asterisk sent.

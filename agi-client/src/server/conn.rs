@@ -36,11 +36,7 @@ pub(crate) async fn open(
             return None;
         }
     }
-    let read = match stream.set_nodelay(true) {
-        Ok(()) => Channel::with_options(stream, config.session).await,
-        Err(e) => Err(Error::Io(e)),
-    };
-    match read {
+    match Channel::tcp(stream, config.session).await {
         Ok(chan) => Some(chan),
         Err(Error::Closed) => {
             tracing::debug!(%peer, "connection closed before sending anything");
