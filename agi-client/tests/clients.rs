@@ -473,6 +473,48 @@ async fn aio_command_deadline_restarts_with_each_command() {
     asterisk.await.unwrap();
 }
 
+/// A peer that floods the channel with `HANGUP` lines and never replies
+/// keeps reads ready; the command deadline must fire anyway. (Whether the
+/// task's budget runs out first depends on timing, so this does not prove
+/// the deadline is polled outside the budget; it proves it is polled.)
+#[tokio::test]
+async fn aio_command_deadline_fires_under_a_flood() {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let asterisk = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"agi_network: yes\nagi_request: agi://x/y\n\n")
+            .unwrap();
+        let flood = b"HANGUP\n".repeat(4096);
+        // Until the client closes the connection.
+        while s.write_all(&flood).is_ok() {}
+    });
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_nonblocking(true).unwrap();
+    let stream = tokio::net::TcpStream::from_std(stream).unwrap();
+    let options = agi_client::Options {
+        command_timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let mut chan = agi_client::aio::Channel::tcp(stream, options)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(5), chan.noop())
+        .await
+        .expect("the command deadline never fired")
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { after } if after == Duration::from_millis(200)),
+        "{err:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(chan.is_hung_up());
+    drop(chan);
+    asterisk.join().unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn aio_environment_that_never_ends_times_out() {
     let fake = FakeAsterisk::builder()
