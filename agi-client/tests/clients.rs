@@ -11,6 +11,40 @@ use agi_client::testing::FakeAsterisk;
 use agi_proto::command::*;
 use agi_proto::{ChannelState, Digit, EscapeDigits, Failure, ParseErrorKind, Value};
 
+/// Client options with a command deadline.
+fn command_limit(after: Duration) -> agi_client::Options {
+    agi_client::Options {
+        command_timeout: Some(after),
+        ..Default::default()
+    }
+}
+
+/// A FastAGI peer on a thread: connects, sends a minimal environment, then
+/// runs `play`; returns the server side of the connection.
+fn fastagi_peer(
+    play: impl FnOnce(std::net::TcpStream) + Send + 'static,
+) -> (std::net::TcpStream, std::thread::JoinHandle<()>) {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"agi_network: yes\nagi_request: agi://x/y\n\n")
+            .unwrap();
+        play(s);
+    });
+    (listener.accept().unwrap().0, peer)
+}
+
+/// Fails unless `err` is a timeout after `after`.
+#[track_caller]
+fn assert_timed_out(err: &Error, after: Duration) {
+    assert!(
+        matches!(err, Error::Timeout { after: a } if *a == after),
+        "{err:?}"
+    );
+}
+
 fn d(c: char) -> Digit {
     Digit::try_from(c).unwrap()
 }
@@ -423,18 +457,12 @@ fn sync_garbage_instead_of_environment() {
 #[tokio::test(start_paused = true)]
 async fn aio_peer_that_stops_sending_times_out_and_poisons() {
     let fake = env().expect("ANSWER", "").stall().build();
-    let options = agi_client::Options {
-        command_timeout: Some(Duration::from_secs(5)),
-        ..Default::default()
-    };
+    let options = command_limit(Duration::from_secs(5));
     let mut chan = agi_client::aio::Channel::with_options(fake.clone(), options)
         .await
         .unwrap();
     let err = chan.answer().await.unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after } if after == Duration::from_secs(5)),
-        "{err:?}"
-    );
+    assert_timed_out(&err, Duration::from_secs(5));
     assert!(matches!(chan.noop().await, Err(Error::Poisoned)));
 }
 
@@ -454,10 +482,7 @@ async fn aio_command_deadline_restarts_with_each_command() {
             let _ = w.write_all(b"200 result=0\n").await;
         }
     });
-    let options = agi_client::Options {
-        command_timeout: Some(Duration::from_secs(5)),
-        ..Default::default()
-    };
+    let options = command_limit(Duration::from_secs(5));
     let mut chan = agi_client::aio::Channel::with_options(client, options)
         .await
         .unwrap();
@@ -465,10 +490,7 @@ async fn aio_command_deadline_restarts_with_each_command() {
         chan.noop().await.unwrap();
     }
     let err = chan.noop().await.unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after } if after == Duration::from_secs(5)),
-        "{err:?}"
-    );
+    assert_timed_out(&err, Duration::from_secs(5));
     drop(chan);
     asterisk.await.unwrap();
 }
@@ -480,23 +502,14 @@ async fn aio_command_deadline_restarts_with_each_command() {
 #[tokio::test]
 async fn aio_command_deadline_fires_under_a_flood() {
     use std::io::Write as _;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let asterisk = std::thread::spawn(move || {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(b"agi_network: yes\nagi_request: agi://x/y\n\n")
-            .unwrap();
+    let (stream, asterisk) = fastagi_peer(|mut s| {
         let flood = b"HANGUP\n".repeat(4096);
         // Until the client closes the connection.
         while s.write_all(&flood).is_ok() {}
     });
-    let (stream, _) = listener.accept().unwrap();
     stream.set_nonblocking(true).unwrap();
     let stream = tokio::net::TcpStream::from_std(stream).unwrap();
-    let options = agi_client::Options {
-        command_timeout: Some(Duration::from_millis(200)),
-        ..Default::default()
-    };
+    let options = command_limit(Duration::from_millis(200));
     let mut chan = agi_client::aio::Channel::tcp(stream, options)
         .await
         .unwrap();
@@ -505,10 +518,7 @@ async fn aio_command_deadline_fires_under_a_flood() {
         .await
         .expect("the command deadline never fired")
         .unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after } if after == Duration::from_millis(200)),
-        "{err:?}"
-    );
+    assert_timed_out(&err, Duration::from_millis(200));
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert!(chan.is_hung_up());
     drop(chan);
@@ -528,10 +538,7 @@ async fn aio_environment_that_never_ends_times_out() {
     let err = agi_client::aio::Channel::with_options(fake, options)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after } if after == Duration::from_secs(2)),
-        "{err:?}"
-    );
+    assert_timed_out(&err, Duration::from_secs(2));
 }
 
 /// Standard AGI over tokio: separate read and write halves joined into the
@@ -576,31 +583,18 @@ async fn aio_dropped_command_poisons_the_channel() {
 
 #[test]
 fn sync_tcp_timeouts() {
-    use std::io::Write;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let asterisk = std::thread::spawn(move || {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(b"agi_network: yes\nagi_request: agi://x/y\n\n")
-            .unwrap();
+    let (stream, asterisk) = fastagi_peer(|mut s| {
         // Read the command, never answer, then close.
         let mut buf = [0u8; 64];
         let n = std::io::Read::read(&mut s, &mut buf).unwrap();
         assert_eq!(&buf[..n], b"ANSWER\n");
         std::thread::sleep(Duration::from_millis(500));
     });
-    let (stream, _) = listener.accept().unwrap();
-    let options = agi_client::Options {
-        command_timeout: Some(Duration::from_millis(100)),
-        ..Default::default()
-    };
+    let options = command_limit(Duration::from_millis(100));
     let mut chan = agi_client::sync::Channel::tcp(stream, options).unwrap();
     assert!(chan.env().is_fastagi());
     let err = chan.answer().unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after } if after == Duration::from_millis(100)),
-        "{err:?}"
-    );
+    assert_timed_out(&err, Duration::from_millis(100));
     assert!(matches!(chan.noop(), Err(Error::Poisoned)));
     asterisk.join().unwrap();
 }
@@ -642,19 +636,13 @@ fn sync_pipe_timeouts() {
     let (reader, mut asterisk) = pipe();
     asterisk.write_all(b"agi_request: x\nagi_chan").unwrap();
     let err = agi_client::sync::Channel::with_fd(reader, Vec::new(), options).unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after } if after == Duration::from_millis(100)),
-        "{err:?}"
-    );
+    assert_timed_out(&err, Duration::from_millis(100));
     // A reply that never comes.
     let (reader, mut asterisk) = pipe();
     asterisk.write_all(b"agi_request: x\n\n").unwrap();
     let mut chan = agi_client::sync::Channel::with_fd(reader, Vec::new(), options).unwrap();
     let err = chan.answer().unwrap_err();
-    assert!(
-        matches!(err, Error::Timeout { after } if after == Duration::from_millis(100)),
-        "{err:?}"
-    );
+    assert_timed_out(&err, Duration::from_millis(100));
     assert!(matches!(chan.noop(), Err(Error::Poisoned)));
     // Without a limit the same read waits until data comes.
     let (reader, mut asterisk) = pipe();
