@@ -381,6 +381,55 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
     );
 }
 
+/// A handler that stops sending commands is closed after the idle
+/// timeout; a command in flight longer than that is not idle, and short
+/// gaps between many commands never add up to it.
+#[tokio::test]
+async fn idle_timeout_closes_a_stalled_handler_only() {
+    let router = Router::new()
+        .route("stall", |mut s: Session| async move {
+            s.chan.noop().await?;
+            std::future::pending::<()>().await;
+            Ok::<_, agi_client::Error>(())
+        })
+        .route("busy", |mut s: Session| async move {
+            for _ in 0..8 {
+                s.chan.noop().await?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            s.chan.verbose("done").await
+        });
+    let config = ServerConfig {
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..config()
+    };
+    let (addr, _stop, _task) = start(config, router).await;
+
+    let mut stalled = Asterisk::connect(addr, "stall").await;
+    stalled.expect("NOOP", "200 result=0\n").await;
+    let started = std::time::Instant::now();
+    assert!(stalled.closed_within(Duration::from_secs(3)).await);
+    let after = started.elapsed();
+    assert!(
+        after >= Duration::from_millis(250),
+        "closed after {after:?}"
+    );
+
+    // A reply that takes 600 ms: a command in flight, not idle.
+    let mut slow = Asterisk::connect(addr, "busy").await;
+    let mut line = String::new();
+    slow.reader.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "NOOP\n");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    slow.writer.write_all(b"200 result=0\n").await.unwrap();
+    // Then 7 more commands 100 ms apart: 700 ms in all, never 300 idle.
+    for _ in 0..7 {
+        slow.expect("NOOP", "200 result=0\n").await;
+    }
+    slow.expect("VERBOSE done", "200 result=1\n").await;
+    assert!(slow.closed_within(Duration::from_secs(2)).await);
+}
+
 /// A handler that blocks its thread cannot be cut: the shutdown does not wait
 /// for it past the cut, and reports it as cut rather than finished.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::commands::command_table;
 use crate::core::Core;
 use crate::error::Error;
 use crate::options::Options;
+use crate::server::idle::{Activity, InFlight};
 
 /// An async AGI session: the environment Asterisk sent, and a typed async
 /// method per command.
@@ -38,6 +40,8 @@ pub struct Channel<S> {
     /// The command deadline's timer, made at the first command when
     /// `command_timeout` is set and reset at each one after.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set by the FastAGI server: tells its idle timer when commands run.
+    activity: Option<Arc<Activity>>,
 }
 
 impl Channel<TcpStream> {
@@ -104,6 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
             core: Box::new(Core::new(options.limits)),
             command_timeout: options.command_timeout,
             timer: None,
+            activity: None,
         }
     }
 
@@ -156,6 +161,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         // Only encoding and the reply's meaning depend on the command; the
         // waiting is `Io`, compiled once for all commands.
         self.core.begin(cmd)?;
+        let _in_flight = self.activity.as_ref().map(InFlight::new);
         self.arm_timer();
         self.io(Op::Write { done: 0 }).await?;
         let mut exchange = Exchange::new(cmd);
@@ -165,6 +171,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
             }
             self.io(Op::Fill).await?;
         }
+    }
+
+    /// Reports each command's start and end to a server's idle timer.
+    pub(crate) fn watch_activity(&mut self, activity: Arc<Activity>) {
+        self.activity = Some(activity);
     }
 
     fn io(&mut self, op: Op) -> Io<'_, S> {

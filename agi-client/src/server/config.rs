@@ -44,6 +44,15 @@ pub struct ServerConfig {
     /// drops a peer that connects and sends nothing or dribbles; the
     /// `command_timeout` bounds each reply wait.
     pub session: Options,
+    /// How long a handler may hold the call with no command in flight (from
+    /// the session's start or the end of a command to the start of the
+    /// next); past it the session is closed and Asterisk gets the channel
+    /// back. Checked once per period, so a stalled handler is closed
+    /// between one and two periods after its last command. Default 60 s: a
+    /// handler stuck on a database or a forgotten `await` must not hold a
+    /// call forever. A command in flight (a long `Dial`) is not idle;
+    /// `command_timeout` bounds that.
+    pub idle_timeout: Option<Duration>,
     /// Longest life of one session's handler; `None` for no limit.
     pub session_timeout: Option<Duration>,
     /// How long sessions in flight may finish after shutdown starts.
@@ -63,6 +72,7 @@ impl Default for ServerConfig {
                 handle_sighup: false,
                 ..Options::default()
             },
+            idle_timeout: Some(Duration::from_secs(60)),
             session_timeout: None,
             shutdown_grace: Duration::from_secs(30),
         }

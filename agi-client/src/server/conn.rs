@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::config::ServerConfig;
+use super::idle::IdleWatch;
 use super::router::{Router, Session, split_script};
 use crate::aio::Channel;
 use crate::error::Error;
@@ -74,6 +75,16 @@ pub(crate) async fn run(
         return;
     };
     span.in_scope(|| tracing::debug!("session starts"));
+    let mut chan = chan;
+    let mut idle = config.idle_timeout.map(|limit| {
+        let (watch, activity) = IdleWatch::new(limit);
+        chan.watch_activity(activity);
+        watch
+    });
+    // In the task, not boxed: one timer per session, moved only when it
+    // fires.
+    let idle_timer = std::pin::pin!(config.idle_timeout.map(tokio::time::sleep));
+    let mut idle_timer = idle_timer.as_pin_mut();
     // Instrumented: the handler's future is polled, and dropped when the
     // session is cut or runs out of time, inside the span.
     let mut call = handler
@@ -86,6 +97,13 @@ pub(crate) async fn run(
     let result = std::future::poll_fn(|cx| {
         if let Poll::Ready(result) = Pin::new(&mut call).poll(cx) {
             return Poll::Ready(result);
+        }
+        if let (Some(idle), Some(timer)) = (&mut idle, &mut idle_timer) {
+            if let Poll::Ready(limit) = idle.poll_expired(timer.as_mut(), cx) {
+                return Poll::Ready(Err(
+                    format!("no command for {limit:?} (idle timeout)").into()
+                ));
+            }
         }
         if let Some((after, sleep)) = &mut limit {
             // Outside tokio's task budget, which a busy handler may have

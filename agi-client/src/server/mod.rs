@@ -26,6 +26,7 @@
 
 mod config;
 mod conn;
+pub(crate) mod idle;
 mod router;
 mod sessions;
 mod shutdown;

@@ -1,0 +1,99 @@
+//! The idle timeout between commands: how long a handler may hold a call
+//! without a command in flight (a stuck database call, a forgotten
+//! `await`) before the server closes the session and Asterisk gets its
+//! channel back.
+//!
+//! The channel counts commands in one atomic word; the session's task
+//! keeps one timer and looks at the count only when it fires. No clock read
+//! and no timer work per command: a handler that went idle just after a
+//! look is caught at the next one, between one and two periods later.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+/// What a channel tells its session's idle timer: bit 0 is set while a
+/// command is in flight, the other bits count the commands that ended.
+#[derive(Debug, Default)]
+pub(crate) struct Activity {
+    state: AtomicU64,
+}
+
+impl Activity {
+    /// A command starts. (One writer: the channel.)
+    fn begin(&self) {
+        self.state.store(self.state.load(Relaxed) | 1, Relaxed);
+    }
+
+    /// The command ended: answered, failed, or its future dropped.
+    fn end(&self) {
+        let ended = (self.state.load(Relaxed) >> 1).wrapping_add(1);
+        self.state.store(ended << 1, Relaxed);
+    }
+}
+
+/// Marks a command in flight until dropped, however the command ends.
+pub(crate) struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    pub(crate) fn new(activity: &Arc<Activity>) -> Self {
+        activity.begin();
+        InFlight(Arc::clone(activity))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// One session's idle watch: the activity the channel reports to, and
+/// what it looked like when the timer last fired.
+pub(crate) struct IdleWatch {
+    limit: Duration,
+    activity: Arc<Activity>,
+    seen: u64,
+}
+
+impl IdleWatch {
+    /// A watch for `limit`, and the activity record to give the channel.
+    pub(crate) fn new(limit: Duration) -> (Self, Arc<Activity>) {
+        let activity = Arc::new(Activity::default());
+        let watch = IdleWatch {
+            limit,
+            activity: Arc::clone(&activity),
+            seen: 0,
+        };
+        (watch, activity)
+    }
+
+    /// `Ready` once a whole period of `timer` (started at `limit`) passed
+    /// with no command in flight and none started; otherwise the timer is
+    /// moved a period on.
+    pub(crate) fn poll_expired(
+        &mut self,
+        mut timer: Pin<&mut Sleep>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Duration> {
+        loop {
+            // Outside tokio's task budget, which a busy handler may have
+            // spent: the limit must fire anyway.
+            let mut fired = tokio::task::unconstrained(timer.as_mut());
+            if Pin::new(&mut fired).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let state = self.activity.state.load(Relaxed);
+            if state == self.seen && state & 1 == 0 {
+                return Poll::Ready(self.limit);
+            }
+            self.seen = state;
+            timer.as_mut().reset(Instant::now() + self.limit);
+        }
+    }
+}
