@@ -161,7 +161,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         // Only encoding and the reply's meaning depend on the command; the
         // waiting is `Io`, compiled once for all commands.
         self.core.begin(cmd)?;
-        let _in_flight = self.activity.as_ref().map(InFlight::new);
+        let in_flight = self.activity.take().map(InFlight::start);
+        let outcome = self.exchange(cmd).await;
+        if let Some(in_flight) = in_flight {
+            self.activity = in_flight.finish();
+        }
+        outcome
+    }
+
+    async fn exchange<C: Command>(&mut self, cmd: &C) -> Result<C::Output, Error> {
         self.arm_timer();
         self.io(Op::Write { done: 0 }).await?;
         let mut exchange = Exchange::new(cmd);

@@ -37,19 +37,33 @@ impl Activity {
     }
 }
 
-/// Marks a command in flight until dropped, however the command ends.
-pub(crate) struct InFlight(Arc<Activity>);
+/// Marks a command in flight, holding the channel's record meanwhile (moved
+/// out and back rather than cloned: no reference-count traffic per
+/// command). A command future dropped midway drops this too: the command
+/// ends, and the channel, poisoned, reports no more.
+pub(crate) struct InFlight(Option<Arc<Activity>>);
 
 impl InFlight {
-    pub(crate) fn new(activity: &Arc<Activity>) -> Self {
+    pub(crate) fn start(activity: Arc<Activity>) -> Self {
         activity.begin();
-        InFlight(Arc::clone(activity))
+        InFlight(Some(activity))
+    }
+
+    /// The command ended; the record goes back to the channel.
+    pub(crate) fn finish(mut self) -> Option<Arc<Activity>> {
+        let activity = self.0.take();
+        if let Some(a) = &activity {
+            a.end();
+        }
+        activity
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.end();
+        if let Some(a) = &self.0 {
+            a.end();
+        }
     }
 }
 
@@ -59,6 +73,10 @@ pub(crate) struct IdleWatch {
     limit: Duration,
     activity: Arc<Activity>,
     seen: u64,
+    /// The timer has the task's waker and has not fired: until it does,
+    /// `Sleep::is_elapsed` (one load) answers instead of a poll (a waker
+    /// comparison and the budget bookkeeping, on every wake-up of the task).
+    armed: bool,
 }
 
 impl IdleWatch {
@@ -69,6 +87,7 @@ impl IdleWatch {
             limit,
             activity: Arc::clone(&activity),
             seen: 0,
+            armed: false,
         };
         (watch, activity)
     }
@@ -81,11 +100,16 @@ impl IdleWatch {
         mut timer: Pin<&mut Sleep>,
         cx: &mut Context<'_>,
     ) -> Poll<Duration> {
+        if self.armed && !timer.is_elapsed() {
+            return Poll::Pending;
+        }
+        self.armed = false;
         loop {
             // Outside tokio's task budget, which a busy handler may have
             // spent: the limit must fire anyway.
             let mut fired = tokio::task::unconstrained(timer.as_mut());
             if Pin::new(&mut fired).poll(cx).is_pending() {
+                self.armed = true;
                 return Poll::Pending;
             }
             let state = self.activity.state.load(Relaxed);
