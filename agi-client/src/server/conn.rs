@@ -52,7 +52,7 @@ pub(crate) async fn open(
 
 /// Routes the session and runs its handler, inside the session's span.
 pub(crate) async fn run(
-    chan: Channel<TcpStream>,
+    mut chan: Channel<TcpStream>,
     peer: SocketAddr,
     config: &ServerConfig,
     router: &Router,
@@ -75,7 +75,6 @@ pub(crate) async fn run(
         return;
     };
     span.in_scope(|| tracing::debug!("session starts"));
-    let mut chan = chan;
     let mut idle = config.idle_timeout.map(|limit| {
         let (watch, activity) = IdleWatch::new(limit);
         chan.watch_activity(activity);
