@@ -388,6 +388,9 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
 async fn idle_timeout_closes_a_stalled_handler_only() {
     let router = Router::new()
         .route("stall", |mut s: Session| async move {
+            // Late enough that closing one period after the start, rather
+            // than after the command, would show.
+            tokio::time::sleep(Duration::from_millis(200)).await;
             s.chan.noop().await?;
             std::future::pending::<()>().await;
             Ok::<_, agi_client::Error>(())
@@ -411,7 +414,7 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
     assert!(stalled.closed_within(Duration::from_secs(3)).await);
     let after = started.elapsed();
     assert!(
-        after >= Duration::from_millis(250),
+        after >= Duration::from_millis(300),
         "closed after {after:?}"
     );
 

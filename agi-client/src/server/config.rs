@@ -44,14 +44,17 @@ pub struct ServerConfig {
     /// drops a peer that connects and sends nothing or dribbles; the
     /// `command_timeout` bounds each reply wait.
     pub session: Options,
-    /// How long a handler may hold the call with no command in flight (from
-    /// the session's start or the end of a command to the start of the
-    /// next); past it the session is closed and Asterisk gets the channel
-    /// back. Checked once per period, so a stalled handler is closed
-    /// between one and two periods after its last command. Default 60 s: a
-    /// handler stuck on a database or a forgotten `await` must not hold a
-    /// call forever. A command in flight (a long `Dial`) is not idle;
-    /// `command_timeout` bounds that.
+    /// Closes a session whose handler holds the call with no command in
+    /// flight (a stuck database call, a forgotten `await`), so that
+    /// Asterisk gets its channel back. Checked once per period `L`: a gap
+    /// between commands shorter than `L` never closes the session; a
+    /// handler that stops is closed between `L` and `2L` after its last
+    /// command ended (`L` after the start if it sent none). Default 60 s.
+    /// A command in flight (a long `Dial`) is not idle: only
+    /// `session.command_timeout` bounds that, and it is off by default.
+    /// Only the session's own channel counts; closing drops the handler's
+    /// future, so a channel the handler moved into a task of its own lives
+    /// on with that task. Values under 1 ms count as 1 ms.
     pub idle_timeout: Option<Duration>,
     /// Longest life of one session's handler; `None` for no limit.
     pub session_timeout: Option<Duration>,

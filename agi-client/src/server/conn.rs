@@ -75,14 +75,18 @@ pub(crate) async fn run(
         return;
     };
     span.in_scope(|| tracing::debug!("session starts"));
-    let mut idle = config.idle_timeout.map(|limit| {
+    // At least 1 ms: a zero period would re-arm a timer that fires at once.
+    let idle_limit = config
+        .idle_timeout
+        .map(|limit| limit.max(Duration::from_millis(1)));
+    let mut idle = idle_limit.map(|limit| {
         let (watch, activity) = IdleWatch::new(limit);
         chan.watch_activity(activity);
         watch
     });
     // In the task, not boxed: one timer per session, moved only when it
     // fires.
-    let idle_timer = std::pin::pin!(config.idle_timeout.map(tokio::time::sleep));
+    let idle_timer = std::pin::pin!(idle_limit.map(tokio::time::sleep));
     let mut idle_timer = idle_timer.as_pin_mut();
     // Instrumented: the handler's future is polled, and dropped when the
     // session is cut or runs out of time, inside the span.
