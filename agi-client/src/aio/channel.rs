@@ -11,6 +11,7 @@ use agi_proto::{ChannelState, Digit, Env, EscapeDigits, Exchange, OwnedEnv, Valu
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::deadline;
 use crate::commands::command_table;
 use crate::core::Core;
 use crate::error::Error;
@@ -119,10 +120,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
             return Ok(());
         }
         let read = async {
-            while !self.core.poll_env()? {
+            loop {
                 self.io(Op::Fill).await?;
+                if self.core.poll_env()? {
+                    return Ok(());
+                }
             }
-            Ok(())
         };
         match limit {
             Some(after) => tokio::time::timeout(after, read)
@@ -240,15 +243,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
 
     /// `Ready(Err(Timeout))` once the command deadline has passed.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if let (Some(timer), Some(after)) = (&mut self.timer, self.command_timeout) {
-            // Outside tokio's task budget: a peer that floods the channel
-            // spends it on reads, and the deadline must fire anyway.
-            let mut timer = tokio::task::unconstrained(timer.as_mut());
-            if Pin::new(&mut timer).poll(cx).is_ready() {
-                return Poll::Ready(Err(Error::Timeout { after }));
+        match (&mut self.timer, self.command_timeout) {
+            (Some(timer), Some(after)) => {
+                deadline::poll_expired(timer.as_mut(), cx).map(|()| Err(Error::Timeout { after }))
             }
+            _ => Poll::Pending,
         }
-        Poll::Pending
     }
 
     /// Closes the write side, as a FastAGI server does to end the session.

@@ -22,6 +22,7 @@
 //! ```
 
 mod channel;
+pub(crate) mod deadline;
 mod eagi;
 
 pub use channel::Channel;

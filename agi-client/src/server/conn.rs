@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::config::ServerConfig;
 use super::idle::IdleWatch;
 use super::router::{Router, Session, split_script};
-use crate::aio::Channel;
+use crate::aio::{Channel, deadline};
 use crate::error::Error;
 
 /// Checks the allow-list and reads the environment block within
@@ -109,10 +109,7 @@ pub(crate) async fn run(
             }
         }
         if let Some((after, sleep)) = &mut limit {
-            // Outside tokio's task budget, which a busy handler may have
-            // spent: the limit must fire anyway.
-            let mut sleep = tokio::task::unconstrained(sleep.as_mut());
-            if Pin::new(&mut sleep).poll(cx).is_ready() {
+            if deadline::poll_expired(sleep.as_mut(), cx).is_ready() {
                 return Poll::Ready(Err(format!("session ran longer than {after:?}").into()));
             }
         }

@@ -8,7 +8,6 @@
 //! and no timer work per command: a handler that went idle just after a
 //! look is caught at the next one, between one and two periods later.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -16,6 +15,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
+
+use crate::aio::deadline;
 
 /// What a channel tells its session's idle timer: bit 0 is set while a
 /// command is in flight, the other bits count the commands that ended.
@@ -105,10 +106,7 @@ impl IdleWatch {
         }
         self.armed = false;
         loop {
-            // Outside tokio's task budget, which a busy handler may have
-            // spent: the limit must fire anyway.
-            let mut fired = tokio::task::unconstrained(timer.as_mut());
-            if Pin::new(&mut fired).poll(cx).is_pending() {
+            if deadline::poll_expired(timer.as_mut(), cx).is_pending() {
                 self.armed = true;
                 return Poll::Pending;
             }
