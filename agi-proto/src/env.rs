@@ -121,33 +121,34 @@ impl Var {
     pub fn from_name(name: &[u8]) -> Option<Var> {
         let rest = name.strip_prefix(b"agi_")?;
         // Dispatch on length and first byte to one candidate, then confirm
-        // it with two word compares: a chain of 22 slice comparisons per
-        // line would dominate the parse.
-        let (var, want): (Var, &[u8]) = match (rest.len(), *rest.first()?) {
-            (4, b't') => (Var::Type, b"type"),
-            (4, b'd') => (Var::Dnid, b"dnid"),
-            (5, b'r') => (Var::Rdnis, b"rdnis"),
-            (7, b'n') => (Var::Network, b"network"),
-            (7, b'r') => (Var::Request, b"request"),
-            (7, b'c') if rest[1] == b'h' => (Var::Channel, b"channel"),
-            (7, b'c') => (Var::Context, b"context"),
-            (7, b'v') => (Var::Version, b"version"),
-            (8, b'l') => (Var::Language, b"language"),
-            (8, b'u') => (Var::UniqueId, b"uniqueid"),
-            (8, b'c') => (Var::CallerId, b"callerid"),
-            (8, b'p') => (Var::Priority, b"priority"),
-            (8, b'e') => (Var::Enhanced, b"enhanced"),
-            (8, b't') => (Var::ThreadId, b"threadid"),
-            (9, b'e') => (Var::Extension, b"extension"),
-            (10, b'c') if rest[9] == b'n' => (Var::CallingTon, b"callington"),
-            (10, b'c') => (Var::CallingTns, b"callingtns"),
-            (11, b'c') if rest[7] == b'p' => (Var::CallingPres, b"callingpres"),
-            (11, b'c') => (Var::CallingAni2, b"callingani2"),
-            (11, b'a') => (Var::AccountCode, b"accountcode"),
-            (12, b'c') => (Var::CallerIdName, b"calleridname"),
-            (14, b'n') => (Var::NetworkScript, b"network_script"),
+        // it against its name with two word compares: a chain of 22 slice
+        // comparisons per line would dominate the parse.
+        let var = match (rest.len(), *rest.first()?) {
+            (4, b't') => Var::Type,
+            (4, b'd') => Var::Dnid,
+            (5, b'r') => Var::Rdnis,
+            (7, b'n') => Var::Network,
+            (7, b'r') => Var::Request,
+            (7, b'c') if rest[1] == b'h' => Var::Channel,
+            (7, b'c') => Var::Context,
+            (7, b'v') => Var::Version,
+            (8, b'l') => Var::Language,
+            (8, b'u') => Var::UniqueId,
+            (8, b'c') => Var::CallerId,
+            (8, b'p') => Var::Priority,
+            (8, b'e') => Var::Enhanced,
+            (8, b't') => Var::ThreadId,
+            (9, b'e') => Var::Extension,
+            (10, b'c') if rest[9] == b'n' => Var::CallingTon,
+            (10, b'c') => Var::CallingTns,
+            (11, b'c') if rest[7] == b'p' => Var::CallingPres,
+            (11, b'c') => Var::CallingAni2,
+            (11, b'a') => Var::AccountCode,
+            (12, b'c') => Var::CallerIdName,
+            (14, b'n') => Var::NetworkScript,
             _ => return None,
         };
+        let want = var.name().as_bytes().get(4..).unwrap_or_default();
         eq_name(want, rest).then_some(var)
     }
 }
