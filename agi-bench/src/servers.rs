@@ -29,15 +29,7 @@ pub fn serve_lib(addr: SocketAddr) {
     runtime().block_on(async {
         let router = Router::new()
             .route("voicemail-router", |mut s: Session| async move {
-                s.chan.exec("Dial", "SIP/bob,5").await?;
-                let status = s.chan.get_variable("DIALSTATUS").await?;
-                let mailbox = if status.as_deref() == Some(b"BUSY") {
-                    "101@sales,b"
-                } else {
-                    "101@sales,u"
-                };
-                s.chan.exec("VoiceMail", mailbox).await?;
-                s.chan.hangup().await
+                router_script(&mut s.chan).await
             })
             .route("chatty", move |mut s: Session| async move {
                 for (name, value) in chatty {
@@ -75,21 +67,26 @@ pub fn serve_chan(addr: SocketAddr) {
                 let Ok(mut chan) = agi_client::aio::Channel::tcp(stream, options).await else {
                     return;
                 };
-                let _ = async {
-                    chan.exec("Dial", "SIP/bob,5").await?;
-                    let status = chan.get_variable("DIALSTATUS").await?;
-                    let mailbox = if status.as_deref() == Some(b"BUSY") {
-                        "101@sales,b"
-                    } else {
-                        "101@sales,u"
-                    };
-                    chan.exec("VoiceMail", mailbox).await?;
-                    chan.hangup().await
-                }
-                .await;
+                let _ = router_script(&mut chan).await;
             });
         }
     });
+}
+
+/// The voicemail router's four round trips, as both library servers run
+/// them.
+async fn router_script(
+    chan: &mut agi_client::aio::Channel<tokio::net::TcpStream>,
+) -> Result<(), agi_client::Error> {
+    chan.exec("Dial", "SIP/bob,5").await?;
+    let status = chan.get_variable("DIALSTATUS").await?;
+    let mailbox = if status.as_deref() == Some(b"BUSY") {
+        "101@sales,b"
+    } else {
+        "101@sales,u"
+    };
+    chan.exec("VoiceMail", mailbox).await?;
+    chan.hangup().await
 }
 
 fn listen(addr: SocketAddr) -> tokio::net::TcpListener {
