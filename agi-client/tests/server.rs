@@ -395,6 +395,14 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
             std::future::pending::<()>().await;
             Ok::<_, agi_client::Error>(())
         })
+        .route("wait-then-stall", |mut s: Session| async move {
+            // Idle first (the timer starts), then a command still in flight
+            // when that timer fires, then stalled for good.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            s.chan.noop().await?;
+            std::future::pending::<()>().await;
+            Ok::<_, agi_client::Error>(())
+        })
         .route("busy", |mut s: Session| async move {
             for _ in 0..8 {
                 s.chan.noop().await?;
@@ -416,6 +424,22 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
     assert!(
         after >= Duration::from_millis(300),
         "closed after {after:?}"
+    );
+
+    // The first timer fires while the NOOP is in flight; the stall after
+    // its late reply still counts from the reply.
+    let mut late = Asterisk::connect(addr, "wait-then-stall").await;
+    let mut line = String::new();
+    late.reader.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "NOOP\n");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    late.writer.write_all(b"200 result=0\n").await.unwrap();
+    let replied = std::time::Instant::now();
+    assert!(late.closed_within(Duration::from_secs(3)).await);
+    let after = replied.elapsed();
+    assert!(
+        after >= Duration::from_millis(300),
+        "closed {after:?} after the reply"
     );
 
     // A reply that takes 600 ms: a command in flight, not idle.

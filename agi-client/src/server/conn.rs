@@ -84,10 +84,9 @@ pub(crate) async fn run(
         chan.watch_activity(activity);
         watch
     });
-    // In the task, not boxed: one timer per session, moved only when it
-    // fires.
-    let idle_timer = std::pin::pin!(idle_limit.map(tokio::time::sleep));
-    let mut idle_timer = idle_timer.as_pin_mut();
+    // In the task, not boxed; made only while the handler waits with no
+    // command in flight.
+    let mut idle_timer = std::pin::pin!(None::<tokio::time::Sleep>);
     // Instrumented: the handler's future is polled, and dropped when the
     // session is cut or runs out of time, inside the span.
     let mut call = handler
@@ -101,8 +100,8 @@ pub(crate) async fn run(
         if let Poll::Ready(result) = Pin::new(&mut call).poll(cx) {
             return Poll::Ready(result);
         }
-        if let (Some(idle), Some(timer)) = (&mut idle, &mut idle_timer) {
-            if let Poll::Ready(limit) = idle.poll_expired(timer.as_mut(), cx) {
+        if let Some(idle) = &mut idle {
+            if let Poll::Ready(limit) = idle.poll_expired(idle_timer.as_mut(), cx) {
                 return Poll::Ready(Err(
                     format!("no command for {limit:?} (idle timeout)").into()
                 ));

@@ -4,9 +4,11 @@
 //! channel back.
 //!
 //! The channel counts commands in one atomic word; the session's task
-//! keeps one timer and looks at the count only when it fires. No clock read
-//! and no timer work per command: a handler that went idle just after a
-//! look is caught at the next one, between one and two periods later.
+//! reads it after each poll of the handler and keeps a timer only while
+//! the handler waits with no command in flight, looking at the count again
+//! when it fires. No clock read and no timer work per command, and none at
+//! all for a handler that always waits on a command: a handler that went
+//! idle is caught one or two periods after its last command.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -93,29 +95,56 @@ impl IdleWatch {
         (watch, activity)
     }
 
-    /// `Ready` once a whole period of `timer` (started at `limit`) passed
-    /// with no command in flight and none started; otherwise the timer is
-    /// moved a period on.
+    /// `Ready` once a whole period passed with no command in flight and
+    /// none started.
+    ///
+    /// `timer` is made only when the handler waits with no command in
+    /// flight: a session whose handler always waits on a command (most
+    /// do) never reads the clock nor touches the timer wheel. A command's
+    /// end wakes the task, which looks again; a timer that fires while a
+    /// command is in flight is dropped, one that finds commands done since
+    /// it was set moves a period on.
     pub(crate) fn poll_expired(
         &mut self,
-        mut timer: Pin<&mut Sleep>,
+        mut timer: Pin<&mut Option<Sleep>>,
         cx: &mut Context<'_>,
     ) -> Poll<Duration> {
-        if self.armed && !timer.is_elapsed() {
-            return Poll::Pending;
-        }
-        self.armed = false;
         loop {
-            if deadline::poll_expired(timer.as_mut(), cx).is_pending() {
-                self.armed = true;
-                return Poll::Pending;
-            }
-            let state = self.activity.state.load(Relaxed);
-            if state == self.seen && state & 1 == 0 {
-                return Poll::Ready(self.limit);
-            }
-            self.seen = state;
-            timer.as_mut().reset(Instant::now() + self.limit);
+            let state = match timer.as_mut().as_pin_mut() {
+                None => {
+                    let state = self.activity.state.load(Relaxed);
+                    if state & 1 == 1 {
+                        return Poll::Pending;
+                    }
+                    self.seen = state;
+                    self.armed = false;
+                    timer.set(Some(tokio::time::sleep(self.limit)));
+                    continue;
+                }
+                Some(mut sleep) => {
+                    if self.armed && !sleep.is_elapsed() {
+                        return Poll::Pending;
+                    }
+                    if deadline::poll_expired(sleep.as_mut(), cx).is_pending() {
+                        self.armed = true;
+                        return Poll::Pending;
+                    }
+                    self.armed = false;
+                    let state = self.activity.state.load(Relaxed);
+                    if state == self.seen && state & 1 == 0 {
+                        return Poll::Ready(self.limit);
+                    }
+                    if state & 1 == 0 {
+                        self.seen = state;
+                        sleep.as_mut().reset(Instant::now() + self.limit);
+                        continue;
+                    }
+                    state
+                }
+            };
+            debug_assert!(state & 1 == 1);
+            timer.set(None);
+            return Poll::Pending;
         }
     }
 }
