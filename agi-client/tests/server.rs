@@ -381,6 +381,22 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
     );
 }
 
+/// Every session's socket has TCP_NODELAY, whether the system copied it
+/// from the listener (checked on the first connection) or the server set it.
+#[tokio::test]
+async fn sessions_have_tcp_nodelay() {
+    let router = Router::new().route("nodelay", |mut s: Session| async move {
+        let nodelay = s.chan.get_ref().nodelay()?;
+        s.chan.verbose(&format!("nodelay={nodelay}")).await
+    });
+    let (addr, _stop, _task) = start(config(), router).await;
+    for _ in 0..3 {
+        let mut peer = Asterisk::connect(addr, "nodelay").await;
+        peer.expect("VERBOSE nodelay=true", "200 result=1\n").await;
+        assert!(peer.closed_within(Duration::from_secs(2)).await);
+    }
+}
+
 /// A handler that stops sending commands is closed after the idle
 /// timeout; a command in flight longer than that is not idle, and short
 /// gaps between many commands never add up to it.

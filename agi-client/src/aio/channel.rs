@@ -60,7 +60,19 @@ impl Channel<TcpStream> {
     /// # Errors
     /// As [`Channel::with_options`].
     pub async fn tcp(stream: TcpStream, options: Options) -> Result<Self, Error> {
-        stream.set_nodelay(true)?;
+        Channel::accepted(stream, options, true).await
+    }
+
+    /// [`Channel::tcp`] for a server whose accepted sockets may already
+    /// have TCP_NODELAY: `set_nodelay` false saves that system call.
+    pub(crate) async fn accepted(
+        stream: TcpStream,
+        options: Options,
+        set_nodelay: bool,
+    ) -> Result<Self, Error> {
+        if set_nodelay {
+            stream.set_nodelay(true)?;
+        }
         let mut chan = Channel::unread(stream, options);
         chan.read_now()?;
         chan.finish_env(options.env_timeout).await?;

@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub(crate) async fn open(
     stream: TcpStream,
     peer: SocketAddr,
     config: &ServerConfig,
+    nodelay: &NodelayInherited,
 ) -> Option<Channel<TcpStream>> {
     if let Some(allow) = &config.allow {
         if !allow.contains(&peer.ip()) {
@@ -37,7 +39,8 @@ pub(crate) async fn open(
             return None;
         }
     }
-    match Channel::tcp(stream, config.session).await {
+    let set_nodelay = !nodelay.check(&stream);
+    match Channel::accepted(stream, config.session, set_nodelay).await {
         Ok(chan) => Some(chan),
         Err(Error::Closed) => {
             tracing::debug!(%peer, "connection closed before sending anything");
@@ -46,6 +49,35 @@ pub(crate) async fn open(
         Err(e) => {
             tracing::warn!(%peer, error = %e, "no usable environment block; closing");
             None
+        }
+    }
+}
+
+/// Whether accepted sockets inherit TCP_NODELAY from the listener (set by
+/// `Server::bind`). Linux and the BSDs copy it to each accepted socket,
+/// which saves a `setsockopt` per session; one `getsockopt` on the first
+/// connection checks it, so other systems still get it set per session.
+#[derive(Debug, Default)]
+pub(crate) struct NodelayInherited(AtomicU8);
+
+impl NodelayInherited {
+    const UNKNOWN: u8 = 0;
+    const YES: u8 = 1;
+    const NO: u8 = 2;
+
+    fn check(&self, stream: &TcpStream) -> bool {
+        match self.0.load(Relaxed) {
+            Self::YES => true,
+            Self::NO => false,
+            _ => {
+                let inherited = stream.nodelay().unwrap_or(false);
+                let seen = if inherited { Self::YES } else { Self::NO };
+                // Several first sessions may check at once; they agree.
+                let _ = self
+                    .0
+                    .compare_exchange(Self::UNKNOWN, seen, Relaxed, Relaxed);
+                inherited
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::config::ServerConfig;
-use super::conn;
+use super::conn::{self, NodelayInherited};
 use super::router::Router;
 
 /// What every session task of one server shares (one `Arc` clone each).
@@ -43,6 +43,7 @@ pub(crate) struct Shared {
     ended: Notify,
     /// The grace period is over: every session stops.
     cut: Notify,
+    pub(crate) nodelay: NodelayInherited,
 }
 
 impl Shared {
@@ -56,6 +57,7 @@ impl Shared {
             cut_count: AtomicUsize::new(0),
             ended: Notify::new(),
             cut: Notify::new(),
+            nodelay: NodelayInherited::default(),
         }
     }
 
@@ -137,7 +139,7 @@ impl Admitted {
             return;
         }
         let serve = async {
-            if let Some(chan) = conn::open(stream, peer, &shared.config).await {
+            if let Some(chan) = conn::open(stream, peer, &shared.config, &shared.nodelay).await {
                 conn::run(chan, peer, &shared.config, &shared.router).await;
             }
         };

@@ -38,6 +38,8 @@ impl Server {
             SocketAddr::V6(_) => TcpSocket::new_v6()?,
         };
         socket.set_reuseaddr(true)?;
+        // Accepted sockets inherit it where the system allows (see
+        // `conn::NodelayInherited`): commands are not held back by Nagle.
         socket.set_nodelay(true)?;
         socket.bind(config.bind)?;
         let listener = socket.listen(config.backlog)?;
