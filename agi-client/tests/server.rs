@@ -276,6 +276,28 @@ async fn dribbling_peer_is_dropped_at_the_deadline() {
     );
 }
 
+/// An environment block that arrives in pieces within the deadline is
+/// served like one that arrives whole.
+#[tokio::test]
+async fn environment_in_pieces_within_the_deadline_is_served() {
+    let (addr, _stop, _task) = start(config(), greeter()).await;
+    let block = env("ivr/main?lang=fr");
+    let (first, rest) = block.split_at(block.len() / 2);
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (r, mut writer) = stream.into_split();
+    writer.write_all(first.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    writer.write_all(rest.as_bytes()).await.unwrap();
+    let mut peer = Asterisk {
+        reader: BufReader::new(r),
+        writer,
+    };
+    peer.expect("SET VARIABLE LANG fr", "200 result=1\n").await;
+    peer.expect("VERBOSE \"ivr/main for 101\"", "200 result=1\n")
+        .await;
+    assert!(peer.closed_within(Duration::from_secs(2)).await);
+}
+
 #[tokio::test]
 async fn handler_errors_and_panics_end_only_their_session() {
     let served = Arc::new(AtomicUsize::new(0));

@@ -60,23 +60,30 @@ impl Channel<TcpStream> {
     /// # Errors
     /// As [`Channel::with_options`].
     pub async fn tcp(stream: TcpStream, options: Options) -> Result<Self, Error> {
-        Channel::accepted(stream, options, true).await
+        let (mut chan, complete) = Channel::accept_now(stream, options, true)?;
+        if !complete {
+            chan.finish_env(options.env_timeout).await?;
+        }
+        Ok(chan)
     }
 
-    /// [`Channel::tcp`] for a server whose accepted sockets may already
-    /// have TCP_NODELAY: `set_nodelay` false saves that system call.
-    pub(crate) async fn accepted(
+    /// The first step of [`Channel::tcp`], without waiting: the channel with
+    /// what the socket held, and whether that was the whole environment
+    /// block ([`Channel::finish_env`] reads the rest). `set_nodelay` false
+    /// saves that system call for a server whose accepted sockets already
+    /// have it.
+    pub(crate) fn accept_now(
         stream: TcpStream,
         options: Options,
         set_nodelay: bool,
-    ) -> Result<Self, Error> {
+    ) -> Result<(Self, bool), Error> {
         if set_nodelay {
             stream.set_nodelay(true)?;
         }
         let mut chan = Channel::unread(stream, options);
         chan.read_now()?;
-        chan.finish_env(options.env_timeout).await?;
-        Ok(chan)
+        let complete = chan.core.poll_env()?;
+        Ok((chan, complete))
     }
 
     /// Reads what the socket holds without waiting (nothing when it is
@@ -127,7 +134,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
 
     /// Reads until the environment block is complete, within `limit`; no
     /// timer when it already is.
-    async fn finish_env(&mut self, limit: Option<Duration>) -> Result<(), Error> {
+    pub(crate) async fn finish_env(&mut self, limit: Option<Duration>) -> Result<(), Error> {
         if self.core.poll_env()? {
             return Ok(());
         }

@@ -27,28 +27,46 @@ use crate::error::Error;
 /// Checks the allow-list and reads the environment block within
 /// `env_timeout`; `None` when the connection is refused, ends first, or
 /// misses the deadline (logged here).
-pub(crate) async fn open(
+#[allow(clippy::manual_async_fn)] // on purpose: see `run`
+pub(crate) fn open<'a>(
     stream: TcpStream,
     peer: SocketAddr,
-    config: &ServerConfig,
-    nodelay: &NodelayInherited,
-) -> Option<Channel<TcpStream>> {
-    if let Some(allow) = &config.allow {
-        if !allow.contains(&peer.ip()) {
-            tracing::warn!(%peer, "connection refused: peer not on the allow-list");
-            return None;
+    config: &'a ServerConfig,
+    nodelay: &'a NodelayInherited,
+) -> impl Future<Output = Option<Channel<TcpStream>>> + 'a {
+    // An `async` block (see `run`), whose only wait is boxed: the task is
+    // as large as its largest step, and this one is usually over at once.
+    async move {
+        if let Some(allow) = &config.allow {
+            if !allow.contains(&peer.ip()) {
+                tracing::warn!(%peer, "connection refused: peer not on the allow-list");
+                return None;
+            }
         }
-    }
-    let set_nodelay = !nodelay.check(&stream);
-    match Channel::accepted(stream, config.session, set_nodelay).await {
-        Ok(chan) => Some(chan),
-        Err(Error::Closed) => {
-            tracing::debug!(%peer, "connection closed before sending anything");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(%peer, error = %e, "no usable environment block; closing");
-            None
+        let set_nodelay = !nodelay.check(&stream);
+        let opened = match Channel::accept_now(stream, config.session, set_nodelay) {
+            Ok((chan, true)) => Ok(chan),
+            // The block was not all in the socket yet (a slow or hostile
+            // peer, rarely Asterisk): the rest under the deadline.
+            Ok((mut chan, false)) => {
+                Box::pin(async move {
+                    chan.finish_env(config.session.env_timeout).await?;
+                    Ok(chan)
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(chan) => Some(chan),
+            Err(Error::Closed) => {
+                tracing::debug!(%peer, "connection closed before sending anything");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "no usable environment block; closing");
+                None
+            }
         }
     }
 }
@@ -83,75 +101,84 @@ impl NodelayInherited {
 }
 
 /// Routes the session and runs its handler, inside the session's span.
-pub(crate) async fn run(
+///
+/// An `async` block rather than an `async fn`, which would keep the channel
+/// twice in the task (as passed, and as moved into its body).
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+pub(crate) fn run<'a>(
     mut chan: Channel<TcpStream>,
     peer: SocketAddr,
-    config: &ServerConfig,
-    router: &Router,
-) {
-    let (span, handler) = {
-        let env = chan.env();
-        let script = env.network_script().unwrap_or_default();
-        // Fields are formatted only when a subscriber records them.
-        let uniqueid = env.uniqueid().unwrap_or_default();
-        let span = tracing::info_span!("agi", %peer, %uniqueid, %script);
-        (span, router.find_bytes(split_script(&script).0))
-    };
-    let Some(handler) = handler else {
-        span.in_scope(|| {
-            tracing::warn!("no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)");
+    config: &'a ServerConfig,
+    router: &'a Router,
+) -> impl Future<Output = ()> + 'a {
+    async move {
+        let (span, handler) = {
+            let env = chan.env();
+            let script = env.network_script().unwrap_or_default();
+            // Fields are formatted only when a subscriber records them.
+            let uniqueid = env.uniqueid().unwrap_or_default();
+            let span = tracing::info_span!("agi", %peer, %uniqueid, %script);
+            (span, router.find_bytes(split_script(&script).0))
+        };
+        let Some(handler) = handler else {
+            span.in_scope(|| {
+                tracing::warn!(
+                    "no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)"
+                );
+            });
+            // Rare: boxed so that its buffer and timer do not enlarge every
+            // session's task.
+            Box::pin(close(chan).instrument(span)).await;
+            return;
+        };
+        span.in_scope(|| tracing::debug!("session starts"));
+        // At least 1 ms: a zero period would re-arm a timer that fires at once.
+        let idle_limit = config
+            .idle_timeout
+            .map(|limit| limit.max(Duration::from_millis(1)));
+        let mut idle = idle_limit.map(|limit| {
+            let (watch, activity) = IdleWatch::new(limit);
+            chan.watch_activity(activity);
+            watch
         });
-        // Rare: boxed so that its buffer and timer do not enlarge every
-        // session's task.
-        Box::pin(close(chan).instrument(span)).await;
-        return;
-    };
-    span.in_scope(|| tracing::debug!("session starts"));
-    // At least 1 ms: a zero period would re-arm a timer that fires at once.
-    let idle_limit = config
-        .idle_timeout
-        .map(|limit| limit.max(Duration::from_millis(1)));
-    let mut idle = idle_limit.map(|limit| {
-        let (watch, activity) = IdleWatch::new(limit);
-        chan.watch_activity(activity);
-        watch
-    });
-    // In the task, not boxed; made only while the handler waits with no
-    // command in flight.
-    let mut idle_timer = std::pin::pin!(None::<tokio::time::Sleep>);
-    // Instrumented: the handler's future is polled, and dropped when the
-    // session is cut or runs out of time, inside the span.
-    let mut call = handler
-        .call(Session { chan, peer })
-        .instrument(span.clone());
-    // Only a server that sets a session limit pays for its timer.
-    let mut limit = config
-        .session_timeout
-        .map(|after| (after, Box::pin(tokio::time::sleep(after))));
-    let result = std::future::poll_fn(|cx| {
-        if let Poll::Ready(result) = Pin::new(&mut call).poll(cx) {
-            return Poll::Ready(result);
-        }
-        if let Some(idle) = &mut idle {
-            if let Poll::Ready(limit) = idle.poll_expired(idle_timer.as_mut(), cx) {
-                return Poll::Ready(Err(
-                    format!("no command for {limit:?} (idle timeout)").into()
-                ));
+        // Made only while the handler waits with no command in flight, and
+        // boxed then: most sessions never need it, and every byte of the
+        // task is copied when it is spawned.
+        let mut idle_timer = None;
+        // Instrumented: the handler's future is polled, and dropped when the
+        // session is cut or runs out of time, inside the span.
+        let mut call = handler
+            .call(Session { chan, peer })
+            .instrument(span.clone());
+        // Only a server that sets a session limit pays for its timer.
+        let mut limit = config
+            .session_timeout
+            .map(|after| (after, Box::pin(tokio::time::sleep(after))));
+        let result = std::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = Pin::new(&mut call).poll(cx) {
+                return Poll::Ready(result);
             }
-        }
-        if let Some((after, sleep)) = &mut limit {
-            if deadline::poll_expired(sleep.as_mut(), cx).is_ready() {
-                return Poll::Ready(Err(format!("session ran longer than {after:?}").into()));
+            if let Some(idle) = &mut idle {
+                if let Poll::Ready(limit) = idle.poll_expired(&mut idle_timer, cx) {
+                    return Poll::Ready(Err(
+                        format!("no command for {limit:?} (idle timeout)").into()
+                    ));
+                }
             }
-        }
-        Poll::Pending
-    })
-    .await;
-    drop(call);
-    span.in_scope(|| match result {
-        Ok(()) => tracing::debug!("session ends"),
-        Err(e) => tracing::warn!(error = %e, "handler failed; connection closed"),
-    });
+            if let Some((after, sleep)) = &mut limit {
+                if deadline::poll_expired(sleep.as_mut(), cx).is_ready() {
+                    return Poll::Ready(Err(format!("session ran longer than {after:?}").into()));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        drop(call);
+        span.in_scope(|| match result {
+            Ok(()) => tracing::debug!("session ends"),
+            Err(e) => tracing::warn!(error = %e, "handler failed; connection closed"),
+        });
+    }
 }
 
 /// Half-closes, then reads briefly what Asterisk still sends (its final

@@ -106,45 +106,39 @@ impl IdleWatch {
     /// it was set moves a period on.
     pub(crate) fn poll_expired(
         &mut self,
-        mut timer: Pin<&mut Option<Sleep>>,
+        timer: &mut Option<Pin<Box<Sleep>>>,
         cx: &mut Context<'_>,
     ) -> Poll<Duration> {
         loop {
-            let state = match timer.as_mut().as_pin_mut() {
-                None => {
-                    let state = self.activity.state.load(Relaxed);
-                    if state & 1 == 1 {
-                        return Poll::Pending;
-                    }
-                    self.seen = state;
-                    self.armed = false;
-                    timer.set(Some(tokio::time::sleep(self.limit)));
-                    continue;
+            let Some(sleep) = timer else {
+                let state = self.activity.state.load(Relaxed);
+                if state & 1 == 1 {
+                    return Poll::Pending;
                 }
-                Some(mut sleep) => {
-                    if self.armed && !sleep.is_elapsed() {
-                        return Poll::Pending;
-                    }
-                    if deadline::poll_expired(sleep.as_mut(), cx).is_pending() {
-                        self.armed = true;
-                        return Poll::Pending;
-                    }
-                    self.armed = false;
-                    let state = self.activity.state.load(Relaxed);
-                    if state == self.seen && state & 1 == 0 {
-                        return Poll::Ready(self.limit);
-                    }
-                    if state & 1 == 0 {
-                        self.seen = state;
-                        sleep.as_mut().reset(Instant::now() + self.limit);
-                        continue;
-                    }
-                    state
-                }
+                self.seen = state;
+                self.armed = false;
+                *timer = Some(Box::pin(tokio::time::sleep(self.limit)));
+                continue;
             };
-            debug_assert!(state & 1 == 1);
-            timer.set(None);
-            return Poll::Pending;
+            if self.armed && !sleep.is_elapsed() {
+                return Poll::Pending;
+            }
+            if deadline::poll_expired(sleep.as_mut(), cx).is_pending() {
+                self.armed = true;
+                return Poll::Pending;
+            }
+            self.armed = false;
+            let state = self.activity.state.load(Relaxed);
+            if state == self.seen && state & 1 == 0 {
+                return Poll::Ready(self.limit);
+            }
+            if state & 1 == 1 {
+                // The command's end wakes the task, which looks again.
+                *timer = None;
+                return Poll::Pending;
+            }
+            self.seen = state;
+            sleep.as_mut().reset(Instant::now() + self.limit);
         }
     }
 }

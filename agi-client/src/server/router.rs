@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::net::TcpStream;
 
@@ -122,6 +123,9 @@ pub trait Handler: Send + Sync + 'static {
 // Written out rather than through `#[async_trait]`: the macro's box would
 // hold the `Session` and the closure's future side by side; calling the
 // closure first boxes only its future (one smaller allocation per session).
+// `BoxErr` rather than `async move { run.await.map_err(..) }`: an async
+// block keeps the future it captured and the one it awaits in two slots,
+// which doubled the box.
 impl<F, Fut, E> Handler for F
 where
     F: Fn(Session) -> Fut + Send + Sync + 'static,
@@ -136,8 +140,27 @@ where
         'life0: 'async_trait,
         Self: 'async_trait,
     {
-        let run = self(session);
-        Box::pin(async move { run.await.map_err(Into::into) })
+        Box::pin(BoxErr { run: self(session) })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A handler's future with its error boxed.
+    struct BoxErr<Fut> {
+        #[pin]
+        run: Fut,
+    }
+}
+
+impl<Fut, E> Future for BoxErr<Fut>
+where
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<(), BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().run.poll(cx).map(|r| r.map_err(Into::into))
     }
 }
 

@@ -130,38 +130,49 @@ pub(crate) struct Admitted(Arc<Shared>);
 
 impl Admitted {
     /// Runs the session to its end, or until the cut.
-    pub(crate) async fn run(self, stream: TcpStream, peer: SocketAddr) {
-        let shared = &*self.0;
-        // Created before the check: a cut after this line wakes it.
-        let cut = shared.cut.notified();
-        if shared.cutting.load(SeqCst) {
-            shared.cut_count.fetch_add(1, SeqCst);
-            return;
-        }
-        let serve = async {
-            if let Some(chan) = conn::open(stream, peer, &shared.config, &shared.nodelay).await {
+    ///
+    /// An `async` block rather than an `async fn`: the latter keeps each
+    /// argument twice in the task (as passed, and as moved into its body).
+    #[allow(clippy::manual_async_fn)] // on purpose: see above
+    pub(crate) fn run(self, stream: TcpStream, peer: SocketAddr) -> impl Future<Output = ()> {
+        async move {
+            let shared = &*self.0;
+            // Created before the check: a cut after this line wakes it.
+            let cut = shared.cut.notified();
+            if shared.cutting.load(SeqCst) {
+                shared.cut_count.fetch_add(1, SeqCst);
+                return;
+            }
+            let serve = async {
+                // `let else`, not `if let`: the opened channel is not kept
+                // in the task beside the handler's copy.
+                let Some(chan) = conn::open(stream, peer, &shared.config, &shared.nodelay).await
+                else {
+                    return;
+                };
                 conn::run(chan, peer, &shared.config, &shared.router).await;
+            };
+            tokio::pin!(serve, cut);
+            let mut waiting_for_cut = false;
+            let was_cut = std::future::poll_fn(|cx| {
+                let _log = PanicLog;
+                if serve.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+                // Registered once (the task's waker does not change); after
+                // that only a cut can make it ready, and `cutting` is set
+                // first.
+                if !waiting_for_cut || shared.cutting.load(SeqCst) {
+                    waiting_for_cut = true;
+                    return cut.as_mut().poll(cx).map(|()| true);
+                }
+                Poll::Pending
+            })
+            .await;
+            if was_cut {
+                shared.cut_count.fetch_add(1, SeqCst);
+                tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
             }
-        };
-        tokio::pin!(serve, cut);
-        let mut waiting_for_cut = false;
-        let was_cut = std::future::poll_fn(|cx| {
-            let _log = PanicLog;
-            if serve.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(false);
-            }
-            // Registered once (the task's waker does not change); after
-            // that only a cut can make it ready, and `cutting` is set first.
-            if !waiting_for_cut || shared.cutting.load(SeqCst) {
-                waiting_for_cut = true;
-                return cut.as_mut().poll(cx).map(|()| true);
-            }
-            Poll::Pending
-        })
-        .await;
-        if was_cut {
-            shared.cut_count.fetch_add(1, SeqCst);
-            tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
         }
     }
 }
