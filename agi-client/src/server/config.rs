@@ -46,15 +46,16 @@ pub struct ServerConfig {
     pub session: Options,
     /// Closes a session whose handler holds the call with no command in
     /// flight (a stuck database call, a forgotten `await`), so that
-    /// Asterisk gets its channel back. Checked once per period `L`: a gap
-    /// between commands shorter than `L` never closes the session; a
-    /// handler that stops is closed between `L` and `2L` after its last
-    /// command ended (`L` after the start if it sent none). Default 60 s.
-    /// A command in flight (a long `Dial`) is not idle: only
-    /// `session.command_timeout` bounds that, and it is off by default.
-    /// Only the session's own channel counts; closing drops the handler's
-    /// future, so a channel the handler moved into a task of its own lives
-    /// on with that task. Values under 1 ms count as 1 ms.
+    /// Asterisk gets its channel back. Checked once per period `L` while
+    /// the handler waits with no command in flight: a gap between commands
+    /// shorter than `L` never closes the session; a handler that stops is
+    /// closed between `L` and `2L` after its last command ended (`L` after
+    /// the start if it sent none). Default 60 s. A command in flight (a
+    /// long `Dial`) is not idle: only `session.command_timeout` bounds
+    /// that, and it is off by default. Only commands sent from the
+    /// handler's own future count: a channel the handler moves into a task
+    /// of its own is not watched (and closing, which drops the handler's
+    /// future, would not close it either). Values under 1 ms count as 1 ms.
     pub idle_timeout: Option<Duration>,
     /// Longest life of one session's handler; `None` for no limit.
     pub session_timeout: Option<Duration>,

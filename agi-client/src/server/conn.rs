@@ -88,9 +88,12 @@ impl NodelayInherited {
             Self::YES => true,
             Self::NO => false,
             _ => {
-                let inherited = stream.nodelay().unwrap_or(false);
+                // A failed check sets it on this socket and asks again next
+                // time; several first sessions may check at once and agree.
+                let Ok(inherited) = stream.nodelay() else {
+                    return false;
+                };
                 let seen = if inherited { Self::YES } else { Self::NO };
-                // Several first sessions may check at once; they agree.
                 let _ = self
                     .0
                     .compare_exchange(Self::UNKNOWN, seen, Relaxed, Relaxed);

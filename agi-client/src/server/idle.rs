@@ -71,7 +71,7 @@ impl Drop for InFlight {
 }
 
 /// One session's idle watch: the activity the channel reports to, and
-/// what it looked like when the timer last fired.
+/// what it looked like when the timer was made or last fired.
 pub(crate) struct IdleWatch {
     limit: Duration,
     activity: Arc<Activity>,
@@ -98,12 +98,15 @@ impl IdleWatch {
     /// `Ready` once a whole period passed with no command in flight and
     /// none started.
     ///
-    /// `timer` is made only when the handler waits with no command in
-    /// flight: a session whose handler always waits on a command (most
-    /// do) never reads the clock nor touches the timer wheel. A command's
-    /// end wakes the task, which looks again; a timer that fires while a
-    /// command is in flight is dropped, one that finds commands done since
-    /// it was set moves a period on.
+    /// Called after each poll of the handler. `timer` is made only when the
+    /// handler waits with no command in flight: a session whose handler
+    /// always waits on a command (most do) never reads the clock nor
+    /// touches the timer wheel. A command ends inside a poll of the handler
+    /// (its reply wakes the task), so this call sees it: a timer that fires
+    /// while a command is in flight is dropped, and made again after the
+    /// command if the handler then waits; one that finds commands done
+    /// since it was set moves a period on. (Commands sent from another task
+    /// are not seen: see `ServerConfig::idle_timeout`.)
     pub(crate) fn poll_expired(
         &mut self,
         timer: &mut Option<Pin<Box<Sleep>>>,
@@ -133,7 +136,8 @@ impl IdleWatch {
                 return Poll::Ready(self.limit);
             }
             if state & 1 == 1 {
-                // The command's end wakes the task, which looks again.
+                // Its end comes within a poll of the handler, and the next
+                // call makes a timer if the handler then waits.
                 *timer = None;
                 return Poll::Pending;
             }
