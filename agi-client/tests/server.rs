@@ -39,10 +39,25 @@ impl Asterisk {
     }
 
     async fn expect(&mut self, command: &str, reply: &str) {
+        self.expect_late(command, reply, Duration::ZERO).await;
+    }
+
+    /// As `expect`, with the reply held back for `delay` (a long command).
+    async fn expect_late(&mut self, command: &str, reply: &str, delay: Duration) {
         let mut line = String::new();
         self.reader.read_line(&mut line).await.unwrap();
         assert_eq!(line, format!("{command}\n"));
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         self.writer.write_all(reply.as_bytes()).await.unwrap();
+    }
+
+    /// How long the server takes to close the connection (at most 3 s).
+    async fn time_to_close(&mut self) -> Duration {
+        let started = std::time::Instant::now();
+        assert!(self.closed_within(Duration::from_secs(3)).await);
+        started.elapsed()
     }
 
     /// `true` when the server closes the connection (FIN, or RST when it
@@ -456,9 +471,7 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
 
     let mut stalled = Asterisk::connect(addr, "stall").await;
     stalled.expect("NOOP", "200 result=0\n").await;
-    let started = std::time::Instant::now();
-    assert!(stalled.closed_within(Duration::from_secs(3)).await);
-    let after = started.elapsed();
+    let after = stalled.time_to_close().await;
     assert!(
         after >= Duration::from_millis(300),
         "closed after {after:?}"
@@ -467,14 +480,9 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
     // The first timer fires while the NOOP is in flight; the stall after
     // its late reply still counts from the reply.
     let mut late = Asterisk::connect(addr, "wait-then-stall").await;
-    let mut line = String::new();
-    late.reader.read_line(&mut line).await.unwrap();
-    assert_eq!(line, "NOOP\n");
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    late.writer.write_all(b"200 result=0\n").await.unwrap();
-    let replied = std::time::Instant::now();
-    assert!(late.closed_within(Duration::from_secs(3)).await);
-    let after = replied.elapsed();
+    late.expect_late("NOOP", "200 result=0\n", Duration::from_millis(400))
+        .await;
+    let after = late.time_to_close().await;
     assert!(
         after >= Duration::from_millis(300),
         "closed {after:?} after the reply"
@@ -482,11 +490,8 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
 
     // A reply that takes 600 ms: a command in flight, not idle.
     let mut slow = Asterisk::connect(addr, "busy").await;
-    let mut line = String::new();
-    slow.reader.read_line(&mut line).await.unwrap();
-    assert_eq!(line, "NOOP\n");
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    slow.writer.write_all(b"200 result=0\n").await.unwrap();
+    slow.expect_late("NOOP", "200 result=0\n", Duration::from_millis(600))
+        .await;
     // Then 7 more commands 100 ms apart: 700 ms in all, never 300 idle.
     for _ in 0..7 {
         slow.expect("NOOP", "200 result=0\n").await;
