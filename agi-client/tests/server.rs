@@ -101,6 +101,17 @@ async fn start(
     (addr, tx, task)
 }
 
+/// Starts the shutdown; returns its report and how long it took.
+async fn shut_down(
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<agi_client::server::ShutdownReport>,
+) -> (agi_client::server::ShutdownReport, Duration) {
+    stop.send(()).unwrap();
+    let started = std::time::Instant::now();
+    let report = task.await.unwrap();
+    (report, started.elapsed())
+}
+
 fn greeter() -> Router {
     Router::new()
         .route("ivr/main", |mut s: Session| async move {
@@ -406,15 +417,12 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
     running.writer.write_all(b"200 result=0\n").await.unwrap();
     running.expect("NOOP", "200 result=0\n").await;
     // Its third NOOP is never answered: the shutdown cuts it at once.
-    stop.send(()).unwrap();
-    let started = std::time::Instant::now();
-    let report = task.await.unwrap();
+    let (report, took) = shut_down(stop, task).await;
     assert_eq!((report.finished, report.cut), (0, 1));
     assert!(running.closed_within(Duration::from_millis(200)).await);
     assert!(
-        started.elapsed() < Duration::from_millis(1200),
-        "the cut did not reach the session: {:?}",
-        started.elapsed()
+        took < Duration::from_millis(1200),
+        "the cut did not reach the session: {took:?}"
     );
 }
 
@@ -519,14 +527,11 @@ async fn a_handler_blocking_its_thread_is_reported_as_cut() {
     let (addr, stop, task) = start(config, router).await;
     let mut a = Asterisk::connect(addr, "block").await;
     a.expect("NOOP", "200 result=0\n").await;
-    stop.send(()).unwrap();
-    let started = std::time::Instant::now();
-    let report = task.await.unwrap();
+    let (report, took) = shut_down(stop, task).await;
     assert_eq!((report.finished, report.cut), (0, 1));
     assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "the shutdown waited for the blocked handler: {:?}",
-        started.elapsed()
+        took < Duration::from_millis(2500),
+        "the shutdown waited for the blocked handler: {took:?}"
     );
 }
 

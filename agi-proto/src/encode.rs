@@ -101,19 +101,18 @@ impl<'b> ArgWriter<'b> {
         self.separator();
         if class == 0 && !value.is_empty() {
             self.buf.extend_from_slice(value);
-        } else if class & ESCAPED == 0 {
-            self.buf.reserve(value.len() + 2);
-            self.buf.push(b'"');
-            self.buf.extend_from_slice(value);
-            self.buf.push(b'"');
         } else {
             self.buf.reserve(value.len() + 2);
             self.buf.push(b'"');
-            for &b in value {
-                if CLASS[usize::from(b)] & ESCAPED != 0 {
-                    self.buf.push(b'\\');
+            if class & ESCAPED == 0 {
+                self.buf.extend_from_slice(value);
+            } else {
+                for &b in value {
+                    if CLASS[usize::from(b)] & ESCAPED != 0 {
+                        self.buf.push(b'\\');
+                    }
+                    self.buf.push(b);
                 }
-                self.buf.push(b);
             }
             self.buf.push(b'"');
         }

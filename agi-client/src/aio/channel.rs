@@ -132,12 +132,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         }
     }
 
-    /// Reads until the environment block is complete, within `limit`; no
-    /// timer when it already is.
+    /// Reads the rest of an environment block that is not complete yet
+    /// (its decoder has seen what the buffer holds), within `limit`.
     pub(crate) async fn finish_env(&mut self, limit: Option<Duration>) -> Result<(), Error> {
-        if self.core.poll_env()? {
-            return Ok(());
-        }
         let read = async {
             loop {
                 self.io(Op::Fill).await?;

@@ -135,19 +135,11 @@ pub(crate) fn run<'a>(
             return;
         };
         span.in_scope(|| tracing::debug!("session starts"));
-        // At least 1 ms: a zero period would re-arm a timer that fires at once.
-        let idle_limit = config
-            .idle_timeout
-            .map(|limit| limit.max(Duration::from_millis(1)));
-        let mut idle = idle_limit.map(|limit| {
+        let mut idle = config.idle_timeout.map(|limit| {
             let (watch, activity) = IdleWatch::new(limit);
             chan.watch_activity(activity);
             watch
         });
-        // Made only while the handler waits with no command in flight, and
-        // boxed then: most sessions never need it, and every byte of the
-        // task is copied when it is spawned.
-        let mut idle_timer = None;
         // Instrumented: the handler's future is polled, and dropped when the
         // session is cut or runs out of time, inside the span.
         let mut call = handler
@@ -162,7 +154,7 @@ pub(crate) fn run<'a>(
                 return Poll::Ready(result);
             }
             if let Some(idle) = &mut idle {
-                if let Poll::Ready(limit) = idle.poll_expired(&mut idle_timer, cx) {
+                if let Poll::Ready(limit) = idle.poll_expired(cx) {
                     return Poll::Ready(Err(
                         format!("no command for {limit:?} (idle timeout)").into()
                     ));

@@ -70,12 +70,16 @@ impl Drop for InFlight {
     }
 }
 
-/// One session's idle watch: the activity the channel reports to, and
-/// what it looked like when the timer was made or last fired.
+/// One session's idle watch: the activity the channel reports to, what it
+/// looked like when the timer was made or last fired, and the timer.
 pub(crate) struct IdleWatch {
     limit: Duration,
     activity: Arc<Activity>,
     seen: u64,
+    /// Made only while the handler waits with no command in flight, and
+    /// boxed then: most sessions never need it, and every byte of the
+    /// session's task is copied when it is spawned.
+    timer: Option<Pin<Box<Sleep>>>,
     /// The timer has the task's waker and has not fired: until it does,
     /// `Sleep::is_elapsed` (one load) answers instead of a poll (a waker
     /// comparison and the budget bookkeeping, on every wake-up of the task).
@@ -83,13 +87,16 @@ pub(crate) struct IdleWatch {
 }
 
 impl IdleWatch {
-    /// A watch for `limit`, and the activity record to give the channel.
+    /// A watch for `limit` (at least 1 ms: a zero period would re-arm a
+    /// timer that fires at once), and the activity record to give the
+    /// channel.
     pub(crate) fn new(limit: Duration) -> (Self, Arc<Activity>) {
         let activity = Arc::new(Activity::default());
         let watch = IdleWatch {
-            limit,
+            limit: limit.max(Duration::from_millis(1)),
             activity: Arc::clone(&activity),
             seen: 0,
+            timer: None,
             armed: false,
         };
         (watch, activity)
@@ -98,7 +105,7 @@ impl IdleWatch {
     /// `Ready` once a whole period passed with no command in flight and
     /// none started.
     ///
-    /// Called after each poll of the handler. `timer` is made only when the
+    /// Called after each poll of the handler. The timer is made only when the
     /// handler waits with no command in flight: a session whose handler
     /// always waits on a command (most do) never reads the clock nor
     /// touches the timer wheel. A command ends inside a poll of the handler
@@ -107,20 +114,16 @@ impl IdleWatch {
     /// command if the handler then waits; one that finds commands done
     /// since it was set moves a period on. (Commands sent from another task
     /// are not seen: see `ServerConfig::idle_timeout`.)
-    pub(crate) fn poll_expired(
-        &mut self,
-        timer: &mut Option<Pin<Box<Sleep>>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Duration> {
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
         loop {
-            let Some(sleep) = timer else {
+            let Some(sleep) = &mut self.timer else {
                 let state = self.activity.state.load(Relaxed);
                 if state & 1 == 1 {
                     return Poll::Pending;
                 }
                 self.seen = state;
                 self.armed = false;
-                *timer = Some(Box::pin(tokio::time::sleep(self.limit)));
+                self.timer = Some(Box::pin(tokio::time::sleep(self.limit)));
                 continue;
             };
             if self.armed && !sleep.is_elapsed() {
@@ -138,7 +141,7 @@ impl IdleWatch {
             if state & 1 == 1 {
                 // Its end comes within a poll of the handler, and the next
                 // call makes a timer if the handler then waits.
-                *timer = None;
+                self.timer = None;
                 return Poll::Pending;
             }
             self.seen = state;

@@ -7,7 +7,7 @@
 //! atomic add and subtract for its slot, and two round trips of the cut
 //! `Notify`'s lock (its waiter joins the list once and leaves it at the end).
 //!
-//! The environment deadline is a tokio timer, armed by `Channel::tcp` only
+//! The environment deadline is a tokio timer, armed by `conn::open` only
 //! when the block is not already in the socket. A shared
 //! ticker that woke sessions through the cut `Notify` was tried: it saved no
 //! measurable CPU, and a notification that lands between a session's checks
