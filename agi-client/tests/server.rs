@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use agi_client::Options;
-use agi_client::server::{Overflow, Router, Server, ServerConfig, Session};
+use agi_client::server::{BoxError, Handler, Overflow, Router, Server, ServerConfig, Session};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
@@ -139,6 +139,58 @@ async fn routes_by_path_and_parses_the_query() {
     assert!(b.closed_within(Duration::from_secs(2)).await);
     stop.send(()).unwrap();
     assert_eq!(task.await.unwrap().cut, 0);
+}
+
+/// A handler on a type of its own (a trait object), with state shared by
+/// its sessions: each caller is told its place in line.
+struct Counter {
+    prefix: &'static str,
+    served: Arc<AtomicUsize>,
+}
+
+#[agi_client::server::async_trait]
+impl Handler for Counter {
+    async fn call(&self, mut s: Session) -> Result<(), BoxError> {
+        let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
+        s.chan
+            .verbose(&format!("{} {n} via {}", self.prefix, s.script()))
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn handlers_on_own_types_keep_state_across_sessions() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let router = Router::new()
+        .route(
+            "count",
+            Counter {
+                prefix: "caller",
+                served: Arc::clone(&served),
+            },
+        )
+        .fallback(Counter {
+            prefix: "lost",
+            served: Arc::new(AtomicUsize::new(0)),
+        });
+    let (addr, stop, task) = start(config(), router).await;
+    for n in 1..=2 {
+        let mut a = Asterisk::connect(addr, "count").await;
+        a.expect(
+            &format!("VERBOSE \"caller {n} via count\""),
+            "200 result=1\n",
+        )
+        .await;
+        assert!(a.closed_within(Duration::from_secs(2)).await);
+    }
+    let mut b = Asterisk::connect(addr, "elsewhere").await;
+    b.expect("VERBOSE \"lost 1 via elsewhere\"", "200 result=1\n")
+        .await;
+    assert!(b.closed_within(Duration::from_secs(2)).await);
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    let (report, _) = shut_down(stop, task).await;
+    assert_eq!(report.cut, 0);
 }
 
 #[tokio::test]

@@ -31,6 +31,10 @@ mod router;
 mod sessions;
 mod shutdown;
 
+/// The attribute that implements [`Handler`] on a type of your own
+/// (re-exported, so that its version is the one the trait was written
+/// with).
+pub use async_trait::async_trait;
 pub use config::{Overflow, ServerConfig};
 pub use router::{BoxError, Handler, Query, Router, Session};
 pub use shutdown::{Server, ShutdownReport};

@@ -111,8 +111,37 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// What serves a session. Implement it, or pass an async closure
-/// `|session: Session| async move { … Ok(()) }`.
+/// What serves a session. Pass an async closure
+/// `|session: Session| async move { … Ok(()) }`, or implement it on a type
+/// of your own with [`async_trait`](crate::server::async_trait), for a
+/// handler that carries state or configuration:
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// use agi_client::server::{BoxError, Handler, Router, Session, async_trait};
+///
+/// /// Sends each caller to one of two queues, in turn.
+/// struct RoundRobin {
+///     queues: [&'static str; 2],
+///     calls: AtomicU64,
+/// }
+///
+/// #[async_trait]
+/// impl Handler for RoundRobin {
+///     async fn call(&self, mut s: Session) -> Result<(), BoxError> {
+///         let n = self.calls.fetch_add(1, Ordering::Relaxed) as usize;
+///         s.chan.exec("Queue", self.queues[n % 2]).await?;
+///         Ok(())
+///     }
+/// }
+///
+/// let router = Router::new().route(
+///     "queue",
+///     RoundRobin { queues: ["sales", "support"], calls: AtomicU64::new(0) },
+/// );
+/// assert!(router.find("queue").is_some());
+/// ```
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
     /// Runs one session. An error is logged; the connection is closed.
