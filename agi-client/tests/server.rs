@@ -413,6 +413,77 @@ async fn handler_errors_and_panics_end_only_their_session() {
     task.await.unwrap();
 }
 
+/// Bytes that are not AGI end their connection at once, not at the
+/// environment deadline, with the buffer bounded by the configured limits;
+/// a reply that is not AGI fails the command in flight. The server goes on
+/// serving.
+#[tokio::test]
+async fn hostile_bytes_end_only_their_connection_and_promptly() {
+    let failures = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&failures);
+    // Anything let through would reach the fallback, which waits on a NOOP.
+    let router = greeter()
+        .fallback(|mut s: Session| async move { s.chan.noop().await })
+        .route("probe", move |mut s: Session| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let outcome = s.chan.noop().await;
+                if matches!(outcome, Err(agi_client::Error::Parse(_))) {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+                outcome
+            }
+        });
+    let mut config = config();
+    // A deadline far beyond the checks below: a close within them is the
+    // parser's doing.
+    config.session.env_timeout = Some(Duration::from_secs(30));
+    config.session.limits.max_line = 1024;
+    config.session.limits.max_block = 4096;
+    let (addr, stop, task) = start(config, router).await;
+
+    // A valid start, then no line feed: within max_block, past max_line.
+    let long_line = [&b"agi_request: "[..], &[b'x'; 2 * 1024]].concat();
+    let many_lines = b"agi_x: y\n".repeat(2_000); // no empty line
+    // Not an environment from its first byte. (A line without a colon
+    // later in a block is skipped, as Asterisk splits a value holding a
+    // line feed; the parser's tests cover that.)
+    let binary = b"\x00\xff\xfe\x01 no colon\n\n".to_vec();
+    for (what, bytes) in [
+        ("a line past max_line", long_line),
+        ("a block past max_block", many_lines),
+        ("binary lines", binary),
+    ] {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (r, mut w) = stream.into_split();
+        // The server may close (and reset) before it has read everything.
+        let _ = w.write_all(&bytes).await;
+        let mut peer = Asterisk {
+            reader: BufReader::new(r),
+            writer: w,
+        };
+        assert!(
+            peer.closed_within(Duration::from_secs(2)).await,
+            "{what}: closed at once"
+        );
+    }
+
+    let mut a = Asterisk::connect(addr, "probe").await;
+    a.expect("NOOP", "hello there\n").await;
+    assert!(a.closed_within(Duration::from_secs(2)).await);
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        1,
+        "the NOOP failed to parse"
+    );
+
+    let mut b = Asterisk::connect(addr, "other").await;
+    b.expect("NOOP", "200 result=0\n").await;
+    assert!(b.closed_within(Duration::from_secs(2)).await);
+    let (report, _) = shut_down(stop, task).await;
+    assert_eq!(report.cut, 0);
+}
+
 #[tokio::test]
 async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
     let router = Router::new().route("slow", |mut s: Session| async move {
