@@ -154,14 +154,7 @@ async fn session(
     scratch: &mut Vec<u8>,
     rtt: &mut Histogram<u64>,
 ) -> Result<(), String> {
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    stream
-        .write_all(env)
-        .await
-        .map_err(|e| format!("env: {e}"))?;
+    let mut stream = connect_with(addr, env).await?;
     let mut sent = Instant::now();
     let (mut start, mut end) = (0, 0);
     for (i, step) in workload.steps.iter().enumerate() {
@@ -203,6 +196,55 @@ async fn session(
         Ok(_) => Err("command after HANGUP".into()),
         Err(e) => Err(format!("close: {e}")),
     }
+}
+
+/// Connects and sends the environment block as Asterisk does: a
+/// non-blocking `connect`, then the block as soon as the socket is
+/// writable. On loopback it is when `connect` returns, so the block goes at
+/// once; tokio's `TcpStream::connect` would first wait a turn of the event
+/// loop for the new socket's first readiness event, a delay (and a wake-up)
+/// per session that Asterisk, one thread per call, does not have.
+async fn connect_with(addr: SocketAddr, env: &[u8]) -> Result<TcpStream, String> {
+    use rustix::io::Errno;
+    use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
+    let family = match addr {
+        SocketAddr::V4(_) => AddressFamily::INET,
+        SocketAddr::V6(_) => AddressFamily::INET6,
+    };
+    let fd = rustix::net::socket_with(
+        family,
+        SocketType::STREAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| format!("socket: {e}"))?;
+    rustix::net::sockopt::set_tcp_nodelay(&fd, true).map_err(|e| format!("nodelay: {e}"))?;
+    match rustix::net::connect(&fd, &addr) {
+        Ok(()) | Err(Errno::INPROGRESS) => {}
+        Err(e) => return Err(format!("connect: {e}")),
+    }
+    let sent = match rustix::net::send(&fd, env, SendFlags::NOSIGNAL) {
+        Ok(n) => n,
+        // Not connected yet: the rest below, once it is.
+        Err(Errno::AGAIN | Errno::NOTCONN) => 0,
+        Err(e) => return Err(format!("env: {e}")),
+    };
+    let mut stream =
+        TcpStream::from_std(std::net::TcpStream::from(fd)).map_err(|e| format!("register: {e}"))?;
+    if sent < env.len() {
+        stream
+            .writable()
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        if let Some(e) = stream.take_error().map_err(|e| e.to_string())? {
+            return Err(format!("connect: {e}"));
+        }
+        stream
+            .write_all(&env[sent..])
+            .await
+            .map_err(|e| format!("env: {e}"))?;
+    }
+    Ok(stream)
 }
 
 /// Opens `conns` sessions that stop after their first command (Asterisk
