@@ -92,13 +92,13 @@ echo "## Server CPU per session, paired: both servers loaded at the same time"
 # ratio repeats within about 1 %. serve-chan, the async channel alone on a
 # bare accept loop, shows what the server around the channel adds.
 start chan 4604 "$bench" serve-chan 127.0.0.1:4604
-paired() { # workload conns label port pid
-    local out1 out2
+paired() { # workload conns label port pid [load generator options]
+    local out1 out2 more=("${@:6}")
     out1=$(mktemp); out2=$(mktemp)
     for _ in $(seq 3); do
-        taskset -c 0 "$bench" fastagi 127.0.0.1:4602 --workload "$1" --conns "$2" --seconds "$secs" --pid "$pid_raw" --label raw >>"$out1" &
+        taskset -c 0 "$bench" fastagi 127.0.0.1:4602 --workload "$1" --conns "$2" --seconds "$secs" --pid "$pid_raw" --label raw "${more[@]}" >>"$out1" &
         local ceiling=$!
-        taskset -c 0 "$bench" fastagi 127.0.0.1:"$4" --workload "$1" --conns "$2" --seconds "$secs" --pid "$5" --label "$3" >>"$out2"
+        taskset -c 0 "$bench" fastagi 127.0.0.1:"$4" --workload "$1" --conns "$2" --seconds "$secs" --pid "$5" --label "$3" "${more[@]}" >>"$out2"
         wait "$ceiling"
     done
     paste -d ' ' "$out1" "$out2" | awk -v w="$1" -v c="$2" -v l="$3" '
@@ -120,6 +120,12 @@ for workload in router chatty; do
         paired $workload $conns agi-client 4601 "$pid_lib"
         if [ $workload = router ]; then paired $workload $conns serve-chan 4604 "$pid_chan"; fi
     done
+done
+# The environment block in two pieces, as from an Asterisk across a network
+# (its first line, then the rest a round trip later): the server finds it
+# incomplete at accept and waits for the rest under its deadline.
+for conns in 16 256 1024; do
+    paired router $conns agi-client/env-split 4601 "$pid_lib" --env-split
 done
 
 echo

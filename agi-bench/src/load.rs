@@ -31,11 +31,25 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
 }
 
+/// How the environment block reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvArrival {
+    /// Whole, right after the connection is up: Asterisk on the same host.
+    AtOnce,
+    /// The first line at once, the rest a turn of the load generator's
+    /// event loop later: Asterisk across a network, which writes the block
+    /// a line at a time and whose Nagle holds the rest until the first line
+    /// is acknowledged, a round trip later. The server then finds the block
+    /// incomplete when it accepts the connection.
+    Split,
+}
+
 /// Runs `conns` connections for `seconds` (or until `budget` sessions have
 /// started, when given), sampling the server's /proc.
 pub fn run(
     addr: SocketAddr,
     workload: Workload,
+    arrival: EnvArrival,
     conns: usize,
     seconds: f64,
     budget: Option<u64>,
@@ -59,7 +73,7 @@ pub fn run(
             let (workload, env, budget) =
                 (Rc::clone(&workload), Rc::clone(&env), Rc::clone(&budget));
             tasks.push(tokio::task::spawn_local(async move {
-                connection(addr, &workload, &env, deadline, &budget).await
+                connection(addr, &workload, &env, arrival, deadline, &budget).await
             }));
         }
         let mut out = Vec::new();
@@ -104,6 +118,7 @@ async fn connection(
     addr: SocketAddr,
     workload: &Workload,
     env: &[u8],
+    arrival: EnvArrival,
     deadline: Instant,
     budget: &Cell<u64>,
 ) -> ConnStats {
@@ -122,6 +137,7 @@ async fn connection(
             addr,
             workload,
             env,
+            arrival,
             &mut buf,
             &mut scratch,
             &mut stats.command,
@@ -150,11 +166,12 @@ async fn session(
     addr: SocketAddr,
     workload: &Workload,
     env: &[u8],
+    arrival: EnvArrival,
     buf: &mut [u8],
     scratch: &mut Vec<u8>,
     rtt: &mut Histogram<u64>,
 ) -> Result<(), String> {
-    let mut stream = connect_with(addr, env).await?;
+    let mut stream = connect_with(addr, env, arrival).await?;
     let mut sent = Instant::now();
     let (mut start, mut end) = (0, 0);
     for (i, step) in workload.steps.iter().enumerate() {
@@ -198,13 +215,18 @@ async fn session(
     }
 }
 
-/// Connects and sends the environment block as Asterisk does: a
-/// non-blocking `connect`, then the block as soon as the socket is
-/// writable. On loopback it is when `connect` returns, so the block goes at
-/// once; tokio's `TcpStream::connect` would first wait a turn of the event
-/// loop for the new socket's first readiness event, a delay (and a wake-up)
-/// per session that Asterisk, one thread per call, does not have.
-async fn connect_with(addr: SocketAddr, env: &[u8]) -> Result<TcpStream, String> {
+/// Connects and sends the environment block: a non-blocking `connect`, as
+/// Asterisk's, then the block as soon as the socket is writable. On
+/// loopback it is when `connect` returns, so the block goes at once; tokio's
+/// `TcpStream::connect` would first wait a turn of the event loop for the
+/// new socket's first readiness event, a delay (and a wake-up) per session
+/// that Asterisk, one thread per call, does not have. (Asterisk writes the
+/// block a line at a time, microseconds apart; here it is one write.)
+async fn connect_with(
+    addr: SocketAddr,
+    env: &[u8],
+    arrival: EnvArrival,
+) -> Result<TcpStream, String> {
     use rustix::io::Errno;
     use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
     let family = match addr {
@@ -220,18 +242,24 @@ async fn connect_with(addr: SocketAddr, env: &[u8]) -> Result<TcpStream, String>
     .map_err(|e| format!("socket: {e}"))?;
     rustix::net::sockopt::set_tcp_nodelay(&fd, true).map_err(|e| format!("nodelay: {e}"))?;
     match rustix::net::connect(&fd, &addr) {
-        Ok(()) | Err(Errno::INPROGRESS) => {}
+        // Interrupted, it goes on in the background as when in progress.
+        Ok(()) | Err(Errno::INPROGRESS | Errno::INTR) => {}
         Err(e) => return Err(format!("connect: {e}")),
     }
-    let sent = match rustix::net::send(&fd, env, SendFlags::NOSIGNAL) {
+    let now = match arrival {
+        EnvArrival::AtOnce => env,
+        EnvArrival::Split => &env[..=env.iter().position(|&b| b == b'\n').unwrap_or(0)],
+    };
+    let sent = match rustix::net::send(&fd, now, SendFlags::NOSIGNAL) {
         Ok(n) => n,
         // Not connected yet: the rest below, once it is.
         Err(Errno::AGAIN | Errno::NOTCONN) => 0,
-        Err(e) => return Err(format!("env: {e}")),
+        // A refused connection shows here, on loopback.
+        Err(e) => return Err(format!("connect or env: {e}")),
     };
     let mut stream =
         TcpStream::from_std(std::net::TcpStream::from(fd)).map_err(|e| format!("register: {e}"))?;
-    if sent < env.len() {
+    if sent < now.len() {
         stream
             .writable()
             .await
@@ -240,7 +268,14 @@ async fn connect_with(addr: SocketAddr, env: &[u8]) -> Result<TcpStream, String>
             return Err(format!("connect: {e}"));
         }
         stream
-            .write_all(&env[sent..])
+            .write_all(&now[sent..])
+            .await
+            .map_err(|e| format!("env: {e}"))?;
+    }
+    if now.len() < env.len() {
+        tokio::task::yield_now().await;
+        stream
+            .write_all(&env[now.len()..])
             .await
             .map_err(|e| format!("env: {e}"))?;
     }

@@ -6,7 +6,7 @@
 //! agi-bench serve-raw ADDR              hand-written server, no library (the ceiling)
 //! agi-bench serve-chan ADDR             aio::Channel on a bare accept loop (router script only)
 //! agi-bench raw-agi                     hand-written standard AGI router program (the ceiling)
-//! agi-bench fastagi ADDR --workload router|chatty --conns C --seconds S [--sessions N] [--pid PID]
+//! agi-bench fastagi ADDR --workload router|chatty --conns C --seconds S [--sessions N] [--pid PID] [--env-split]
 //! agi-bench idle ADDR --conns N --pid PID
 //! agi-bench stdio --parallel P --sessions N -- PROGRAM [ARGS…]
 //! ```
@@ -57,6 +57,11 @@ enum Cmd {
         /// Label for the result line.
         #[arg(long, default_value = "server")]
         label: String,
+        /// Send the environment's first line at once and the rest a turn of
+        /// the event loop later, as Asterisk across a network does (the
+        /// server then finds the block incomplete when it accepts).
+        #[arg(long)]
+        env_split: bool,
     },
     /// Memory of idle sessions.
     Idle {
@@ -99,10 +104,16 @@ fn main() {
             sessions,
             pid,
             label,
+            env_split,
         } => {
             let w = script::Workload::by_name(&workload)
                 .unwrap_or_else(|| panic!("unknown workload {workload}"));
-            let r = load::run(addr, w, conns, seconds, sessions, pid);
+            let arrival = if env_split {
+                load::EnvArrival::Split
+            } else {
+                load::EnvArrival::AtOnce
+            };
+            let r = load::run(addr, w, arrival, conns, seconds, sessions, pid);
             let rate = r.sessions as f64 / r.elapsed.as_secs_f64();
             let cpu_us = r
                 .server_cpu

@@ -462,8 +462,9 @@ async fn hostile_bytes_end_only_their_connection_and_promptly() {
             reader: BufReader::new(r),
             writer: w,
         };
+        // Well before the 30 s deadline, with room for a loaded machine.
         assert!(
-            peer.closed_within(Duration::from_secs(2)).await,
+            peer.closed_within(Duration::from_secs(10)).await,
             "{what}: closed at once"
         );
     }

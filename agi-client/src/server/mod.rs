@@ -32,8 +32,7 @@ mod sessions;
 mod shutdown;
 
 /// The attribute that implements [`Handler`] on a type of your own
-/// (re-exported, so that its version is the one the trait was written
-/// with).
+/// (re-exported, so that you need no direct dependency on async-trait).
 pub use async_trait::async_trait;
 pub use config::{Overflow, ServerConfig};
 pub use router::{BoxError, Handler, Query, Router, Session};
