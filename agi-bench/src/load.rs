@@ -307,3 +307,36 @@ pub fn idle(addr: SocketAddr, conns: usize, server_pid: u32) -> (u64, u64) {
         (before, during)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ways of sending the environment deliver the whole block, byte
+    /// for byte, on a socket with TCP_NODELAY.
+    #[test]
+    fn both_arrivals_deliver_the_whole_block() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let env = Workload::router().env(true);
+            for arrival in [EnvArrival::AtOnce, EnvArrival::Split] {
+                let (client, accepted) =
+                    tokio::join!(connect_with(addr, &env, arrival), listener.accept());
+                let client = client.unwrap();
+                assert!(client.nodelay().unwrap(), "{arrival:?}");
+                let (mut server, _) = accepted.unwrap();
+                let mut got = vec![0; env.len()];
+                tokio::time::timeout(Duration::from_secs(5), server.read_exact(&mut got))
+                    .await
+                    .expect("the whole block arrives")
+                    .unwrap();
+                assert_eq!(got, env, "{arrival:?}");
+            }
+        });
+    }
+}
