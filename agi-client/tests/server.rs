@@ -601,24 +601,21 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
     };
     let (addr, _stop, _task) = start(config, router).await;
 
-    let mut stalled = Asterisk::connect(addr, "stall").await;
-    stalled.expect("NOOP", "200 result=0\n").await;
-    let after = stalled.time_to_close().await;
-    assert!(
-        after >= Duration::from_millis(300),
-        "closed after {after:?}"
-    );
-
-    // The first timer fires while the NOOP is in flight; the stall after
-    // its late reply still counts from the reply.
-    let mut late = Asterisk::connect(addr, "wait-then-stall").await;
-    late.expect_late("NOOP", "200 result=0\n", Duration::from_millis(400))
-        .await;
-    let after = late.time_to_close().await;
-    assert!(
-        after >= Duration::from_millis(300),
-        "closed {after:?} after the reply"
-    );
+    // A handler that stalls after its NOOP is closed, 300 ms or more after
+    // the reply. With the reply 400 ms late, the first timer fires while
+    // the NOOP is in flight; the stall still counts from the reply.
+    for (script, reply_delay) in [
+        ("stall", Duration::ZERO),
+        ("wait-then-stall", Duration::from_millis(400)),
+    ] {
+        let mut a = Asterisk::connect(addr, script).await;
+        a.expect_late("NOOP", "200 result=0\n", reply_delay).await;
+        let after = a.time_to_close().await;
+        assert!(
+            after >= Duration::from_millis(300),
+            "{script}: closed {after:?} after the reply"
+        );
+    }
 
     // A reply that takes 600 ms: a command in flight, not idle.
     let mut slow = Asterisk::connect(addr, "busy").await;

@@ -11,12 +11,12 @@ use agi_proto::{ChannelState, Digit, Env, EscapeDigits, Exchange, OwnedEnv, Valu
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::activity::{Activity, InFlight};
 use super::deadline;
 use crate::commands::command_table;
 use crate::core::Core;
 use crate::error::Error;
 use crate::options::Options;
-use crate::server::idle::{Activity, InFlight};
 
 /// An async AGI session: the environment Asterisk sent, and a typed async
 /// method per command.

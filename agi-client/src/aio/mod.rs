@@ -21,6 +21,7 @@
 //! # }).unwrap();
 //! ```
 
+pub(crate) mod activity;
 mod channel;
 pub(crate) mod deadline;
 mod eagi;

@@ -12,63 +12,13 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
+use crate::aio::activity::Activity;
 use crate::aio::deadline;
-
-/// What a channel tells its session's idle timer: bit 0 is set while a
-/// command is in flight, the other bits count the commands that ended.
-#[derive(Debug, Default)]
-pub(crate) struct Activity {
-    state: AtomicU64,
-}
-
-impl Activity {
-    /// A command starts. (One writer: the channel.)
-    fn begin(&self) {
-        self.state.store(self.state.load(Relaxed) | 1, Relaxed);
-    }
-
-    /// The command ended: answered, failed, or its future dropped.
-    fn end(&self) {
-        let ended = (self.state.load(Relaxed) >> 1).wrapping_add(1);
-        self.state.store(ended << 1, Relaxed);
-    }
-}
-
-/// Marks a command in flight, holding the channel's record meanwhile (moved
-/// out and back rather than cloned: no reference-count traffic per
-/// command). A command future dropped midway drops this too: the command
-/// ends, and the channel, poisoned, reports no more.
-pub(crate) struct InFlight(Option<Arc<Activity>>);
-
-impl InFlight {
-    pub(crate) fn start(activity: Arc<Activity>) -> Self {
-        activity.begin();
-        InFlight(Some(activity))
-    }
-
-    /// The command ended; the record goes back to the channel.
-    pub(crate) fn finish(mut self) -> Option<Arc<Activity>> {
-        let activity = self.0.take();
-        if let Some(a) = &activity {
-            a.end();
-        }
-        activity
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Some(a) = &self.0 {
-            a.end();
-        }
-    }
-}
 
 /// One session's idle watch: the activity the channel reports to, what it
 /// looked like when the timer was made or last fired, and the timer.
@@ -117,7 +67,7 @@ impl IdleWatch {
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
         loop {
             let Some(sleep) = &mut self.timer else {
-                let state = self.activity.state.load(Relaxed);
+                let state = self.activity.state();
                 if state & 1 == 1 {
                     return Poll::Pending;
                 }
@@ -134,7 +84,7 @@ impl IdleWatch {
                 return Poll::Pending;
             }
             self.armed = false;
-            let state = self.activity.state.load(Relaxed);
+            let state = self.activity.state();
             if state == self.seen && state & 1 == 0 {
                 return Poll::Ready(self.limit);
             }

@@ -26,7 +26,7 @@
 
 mod config;
 mod conn;
-pub(crate) mod idle;
+mod idle;
 mod router;
 mod sessions;
 mod shutdown;
