@@ -196,10 +196,16 @@ impl Core {
     /// hangup is known as soon as it arrived rather than at the next command.
     /// The parser decides what a `HANGUP` line is; anything else stays for
     /// the next command's exchange (a fresh decoder leaves `frames` as is).
+    #[inline]
     fn drain_hangups(&mut self) {
-        if self.start == self.buf.len() {
-            return; // the usual case: nothing buffered after the reply
+        // The usual case: nothing buffered after the reply.
+        if self.start != self.buf.len() {
+            self.drain_buffered_hangups();
         }
+    }
+
+    #[cold]
+    fn drain_buffered_hangups(&mut self) {
         while let Ok(Status::Complete {
             value: Frame::Hangup,
             consumed,
@@ -260,10 +266,15 @@ impl Core {
     }
 }
 
+#[inline]
 fn trace_in(bytes: &[u8]) {
-    if !tracing::enabled!(target: "agi", tracing::Level::TRACE) {
-        return;
+    if tracing::enabled!(target: "agi", tracing::Level::TRACE) {
+        trace_lines(bytes);
     }
+}
+
+#[cold]
+fn trace_lines(bytes: &[u8]) {
     for line in bytes
         .strip_suffix(b"\n")
         .unwrap_or(bytes)

@@ -254,7 +254,61 @@ fn decoder_resumes_a_usage_block() {
     );
 }
 
+/// The one-pass reader takes the replies most commands get, and leaves
+/// what it does not fully check to the general path.
+#[test]
+fn usual_replies_take_the_one_pass_reader() {
+    let max = Limits::default().max_line;
+    for line in [
+        &b"200 result=1\n"[..],
+        b"200 result=-1\n",
+        b"200 result=\n",
+        b"200 result=1 (value 3)\n",
+        b"200 result=0 endpos=10560\n",
+        b"200 result= (timeout)\n",
+    ] {
+        let fast = usual_reply(line, max).expect("one pass");
+        assert_eq!(
+            Ok(fast),
+            FrameDecoder::default().decode_line(line),
+            "{}",
+            line.escape_ascii()
+        );
+    }
+    for line in [
+        &b"200 result=1"[..],
+        b"200 result=1\r\n",
+        b"200 result=1 (ok)\r\n",
+        b"200 result=12*#\n",
+        b"200 result=1 (unterminated\n",
+        b"100 result=0 Trying...\n",
+        b"200 result=1x\n",
+    ] {
+        assert_eq!(usual_reply(line, max), None, "{}", line.escape_ascii());
+    }
+    assert_eq!(
+        usual_reply(b"200 result=1 (abc)\n", 14),
+        None,
+        "past max_line"
+    );
+}
+
 proptest! {
+    /// Whatever the one-pass reader accepts, the general path reads the
+    /// same way: same frame, same bytes consumed.
+    #[test]
+    fn usual_reply_agrees_with_the_general_path(
+        body in proptest::collection::vec(prop::sample::select(b"0123456789-*#A ()x\r\n\"".to_vec()), 0..24),
+        max_line in 8usize..40,
+    ) {
+        let mut buf = b"200 result=".to_vec();
+        buf.extend_from_slice(&body);
+        let mut decoder = FrameDecoder::new(Limits { max_line, ..Limits::default() });
+        if let Some(fast) = usual_reply(&buf, decoder.limits.max_line) {
+            prop_assert_eq!(Ok(fast), decoder.decode_line(&buf));
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         if let Ok(Status::Complete { value: Frame::Reply(r), consumed }) = parse_frame(&bytes) {
