@@ -149,7 +149,7 @@ pub(crate) fn optional_data(
     match result_of(name, reply)? {
         1 => reply
             .data()
-            .map(|d| Some(Value::from(d.to_vec())))
+            .map(|d| Some(Value::copied(d)))
             .ok_or_else(|| unexpected(name, reply)),
         0 => Ok(None),
         n => Err(rejected(name, n, reply)),

@@ -295,7 +295,7 @@ impl Command for ReceiveText {
     }
     fn parse_reply(&self, reply: &Reply<'_>) -> Result<Self::Output, Failure> {
         match result_of(Self::NAME, reply)? {
-            1 => Ok(Some(Value::from(reply.data().unwrap_or_default().to_vec()))),
+            1 => Ok(Some(Value::copied(reply.data().unwrap_or_default()))),
             -1 => Ok(None),
             _ => Err(unexpected(Self::NAME, reply)),
         }

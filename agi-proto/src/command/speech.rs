@@ -215,8 +215,8 @@ impl Command for SpeechRecognize<'_> {
                     let score = field("score", i)
                         .and_then(crate::value::parse_int)
                         .unwrap_or(0);
-                    let text = Value::from(field("text", i).unwrap_or_default().to_vec());
-                    let grammar = Value::from(field("grammar", i).unwrap_or_default().to_vec());
+                    let text = Value::copied(field("text", i).unwrap_or_default());
+                    let grammar = Value::copied(field("grammar", i).unwrap_or_default());
                     results.push(SpeechResult {
                         score,
                         text,
