@@ -147,6 +147,12 @@ impl Core {
         &mut self.buf
     }
 
+    /// `true` when bytes read earlier wait to be parsed (the command line
+    /// being written is not input).
+    pub(crate) fn has_input(&self) -> bool {
+        self.start < self.line_at.unwrap_or(self.buf.len())
+    }
+
     /// Bytes not parsed yet.
     fn input(&self) -> &[u8] {
         &self.buf[self.start..]

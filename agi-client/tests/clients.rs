@@ -569,6 +569,25 @@ async fn aio_channel_over_joined_halves() {
     assert_eq!(chan.owned_env().env().extension().unwrap(), "101");
 }
 
+/// A reply already read (here Asterisk sent two at once) answers the next
+/// command without waiting for more bytes, which would never come.
+#[tokio::test]
+async fn aio_reply_already_buffered_is_parsed_before_reading() {
+    let fake = env()
+        .expect("NOOP", "200 result=0\n200 result=1 (x)")
+        .expect("GET VARIABLE X", "")
+        .stall()
+        .build();
+    let mut chan = agi_client::aio::Channel::new(fake.clone()).await.unwrap();
+    chan.noop().await.unwrap();
+    let value = tokio::time::timeout(Duration::from_secs(5), chan.get_variable("X"))
+        .await
+        .expect("answered from the buffer, not by waiting for a read")
+        .unwrap();
+    assert_eq!(value, Some(v("x")));
+    assert_eq!(fake.received().last().unwrap(), b"GET VARIABLE X");
+}
+
 #[tokio::test]
 async fn aio_dropped_command_poisons_the_channel() {
     let fake = env().expect("ANSWER", "").stall().build();

@@ -294,10 +294,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     }
 }
 
-/// One wait of a command: writing its line, or reading more of its reply.
+/// One wait of a command: writing its line and then reading, or reading
+/// more of its reply.
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    /// `done` bytes of the line are written.
+    /// `done` bytes of the line are written; once all are, the first read
+    /// of the reply follows.
     Write {
         done: usize,
     },
@@ -320,7 +322,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for Io<'_, S> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Io { chan, op } = &mut *self;
         let step = match op {
-            Op::Write { done } => chan.poll_write(cx, done),
+            Op::Write { done } => match chan.poll_write(cx, done) {
+                // Written: go on to read the reply in the same poll, unless
+                // input is already buffered for the caller to parse first.
+                Poll::Ready(Ok(())) if !chan.core.has_input() => {
+                    *op = Op::Fill;
+                    chan.poll_fill(cx)
+                }
+                step => step,
+            },
             Op::Fill => chan.poll_fill(cx),
         };
         match step {

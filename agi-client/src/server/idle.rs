@@ -64,7 +64,16 @@ impl IdleWatch {
     /// command if the handler then waits; one that finds commands done
     /// since it was set moves a period on. (Commands sent from another task
     /// are not seen: see `ServerConfig::idle_timeout`.)
+    #[inline]
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
+        // The usual wake-up: a command in flight and no timer to look at.
+        if self.timer.is_none() && self.activity.state() & 1 == 1 {
+            return Poll::Pending;
+        }
+        self.poll_timer(cx)
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
         loop {
             let Some(sleep) = &mut self.timer else {
                 let state = self.activity.state();
