@@ -168,8 +168,8 @@ impl Core {
         loop {
             let input = &self.buf[self.start..];
             if input.is_empty() {
-                // The usual case right after writing the command: nothing
-                // to parse until the next read.
+                // Nothing to parse until the next read (the sync client's
+                // usual case right after writing the command).
                 return Ok(None);
             }
             let (step, consumed) = match self.frames.decode(input)? {

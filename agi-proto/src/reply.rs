@@ -452,10 +452,11 @@ impl FrameDecoder {
     }
 }
 
-/// The reply to nearly every command, `200 result=<integer>[ <text>]\n`
-/// with a well-formed tail, read in one pass without the general path's
-/// line search and grammar. `None` for anything else or in doubt (no line
-/// feed yet, a CR, another code, a digit-string result, a line past
+/// The reply to nearly every command, `200 result=<value>[ <text>]\n`
+/// where the value is digits with an optional leading `-` (or nothing),
+/// read in one pass without the general path's line search and grammar.
+/// `None` for anything else or in doubt (no line feed yet, a CR before the
+/// line feed, another code, `*`, `#` or `A`-`D` in the value, a line past
 /// `max_line`, an unterminated `(`): the general path then reads it, and
 /// gives the same frame for every line this accepts.
 #[inline]
@@ -471,7 +472,10 @@ fn usual_reply(buf: &[u8], max_line: usize) -> Option<Status<Frame<'_>>> {
         b'\n' => value_len,
         b' ' => {
             let tail = &rest[value_len..];
-            let lf = memchr::memchr(b'\n', tail)?;
+            // Only as far as `max_line` allows: the general path reports a
+            // longer line.
+            let room = (max_line + 1).saturating_sub(RESULT_START + value_len);
+            let lf = memchr::memchr(b'\n', &tail[..tail.len().min(room)])?;
             let tail = &tail[..lf];
             if tail.last() == Some(&b'\r')
                 || (tail.starts_with(b" (") && memchr::memrchr(b')', tail).is_none())

@@ -117,7 +117,8 @@ impl<'a> Value<'a> {
         })
     }
 
-    /// The bytes as they are held: borrowed from the input, or owned.
+    /// The bytes as a `Cow`: borrowed when borrowed from the input, owned
+    /// otherwise (a short copy kept inline is copied to the heap here).
     pub fn into_cow(self) -> Cow<'a, [u8]> {
         match self.0 {
             Repr::Borrowed(bytes) => Cow::Borrowed(bytes),
@@ -169,8 +170,13 @@ impl<'a> From<&'a str> for Value<'a> {
     }
 }
 
+/// Short bytes are copied inline (the vector is freed); longer ones are
+/// kept, shrunk to their length.
 impl From<Vec<u8>> for Value<'static> {
     fn from(bytes: Vec<u8>) -> Self {
+        if bytes.len() <= INLINE {
+            return Value::copied(&bytes);
+        }
         Value(Repr::Owned(bytes.into_boxed_slice()))
     }
 }
@@ -296,6 +302,7 @@ mod tests {
                 len <= INLINE,
                 "{len}"
             );
+            assert_eq!(matches!(owned.0, Repr::Inline { .. }), len <= INLINE);
             for v in [&copied, &owned, &borrowed.clone().into_owned()] {
                 assert_eq!(v.as_bytes(), &bytes[..]);
                 assert_eq!(v, &borrowed);

@@ -259,35 +259,45 @@ fn decoder_resumes_a_usage_block() {
 #[test]
 fn usual_replies_take_the_one_pass_reader() {
     let max = Limits::default().max_line;
-    for line in [
-        &b"200 result=1\n"[..],
-        b"200 result=-1\n",
-        b"200 result=\n",
-        b"200 result=1 (value 3)\n",
-        b"200 result=0 endpos=10560\n",
-        b"200 result= (timeout)\n",
+    for (line, one_pass) in [
+        (&b"200 result=1\n"[..], true),
+        (b"200 result=-1\n", true),
+        (b"200 result=\n", true),
+        (b"200 result=0123\n", true),
+        (b"200 result=1 (value 3)\n", true),
+        (b"200 result=0 endpos=10560\n", true),
+        (b"200 result= (timeout)\n", true),
+        (b"200 result=1", false),
+        (b"200 result=1\r\n", false),
+        (b"200 result=1 (ok)\r\n", false),
+        (b"200 result=12*#\n", false),
+        (b"200 result=1 (unterminated\n", false),
+        (b"100 result=0 Trying...\n", false),
+        (b"200 result=1x\n", false),
     ] {
-        let fast = usual_reply(line, max).expect("one pass");
-        assert_eq!(
-            Ok(fast),
-            FrameDecoder::default().decode_line(line),
-            "{}",
-            line.escape_ascii()
-        );
-    }
-    for line in [
-        &b"200 result=1"[..],
-        b"200 result=1\r\n",
-        b"200 result=1 (ok)\r\n",
-        b"200 result=12*#\n",
-        b"200 result=1 (unterminated\n",
-        b"100 result=0 Trying...\n",
-        b"200 result=1x\n",
-    ] {
-        assert_eq!(usual_reply(line, max), None, "{}", line.escape_ascii());
+        let shown = line.escape_ascii();
+        match usual_reply(line, max) {
+            Some(fast) => {
+                assert!(one_pass, "{shown} is for the general path");
+                assert_eq!(
+                    Ok(fast),
+                    FrameDecoder::default().decode_line(line),
+                    "{shown}"
+                );
+            }
+            None => assert!(!one_pass, "{shown} should take the one pass"),
+        }
     }
     assert_eq!(
-        usual_reply(b"200 result=1 (abc)\n", 14),
+        usual_reply(b"200 result=1 (abc)\n", 18),
+        Some(Status::Complete {
+            value: Frame::Reply(reply(b"200 result=1 (abc)\n")),
+            consumed: 19,
+        }),
+        "at max_line"
+    );
+    assert_eq!(
+        usual_reply(b"200 result=1 (abc)\n", 17),
         None,
         "past max_line"
     );
