@@ -24,6 +24,10 @@ router=target/release/examples/voicemail-router
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
+warm_up() { # port workload conns [load generator options]: 2 s, not counted
+    taskset -c 0 "$bench" fastagi 127.0.0.1:"$1" --workload "$2" --conns "$3" --seconds 2 --label warm-up "${@:4}" >/dev/null
+}
+
 start() { # label port command...
     local label=$1 port=$2; shift 2
     VOICEMAIL_ROUTER_LOG=error taskset -c 1 "$@" >/dev/null 2>&1 &
@@ -66,7 +70,7 @@ for round in $(seq "$rounds"); do
                     agi-client) port=4601 pid=$pid_lib ;;
                     example) port=4603 pid=$pid_example ;;
                 esac
-                taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload $workload --conns $conns --seconds 2 --label warm-up "${more[@]}" >/dev/null
+                warm_up $port $workload $conns "${more[@]}"
                 taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload $workload --conns $conns --seconds "$secs" --pid "$pid" --label "$server$suffix" "${more[@]}"
             done
         done
@@ -108,13 +112,8 @@ echo
 echo "## Server CPU per session, paired: both servers loaded at the same time"
 # Sequential runs drift by several percent between runs on this machine;
 # loading the ceiling and the other server at once (servers sharing core 1,
-# load generators core 0) exposes both to the same conditions.
-# Each round starts both servers afresh and warms them up (the same load for
-# 2 s, not counted) before measuring: two processes of the same binary
-# differ by up to 3 % in CPU per session for their whole life (where their
-# memory lands), and a cold process pays for faulting in its heap. The
-# median over rounds of fresh processes cancels the first; the warm-up
-# removes the second, as for a server that has been running for a while.
+# load generators core 0) exposes both to the same conditions. Fresh,
+# warmed-up processes each round, for the reasons given above.
 # serve-chan, the async channel alone on a bare accept loop, shows what the
 # server around the channel adds.
 paired_rounds=${PAIRED_ROUNDS:-5}
@@ -126,7 +125,7 @@ paired() { # workload conns label serve-subcommand [load generator options]
         start pother 4621 "$bench" "$4" 127.0.0.1:4621
         local warm=()
         for port in 4622 4621; do
-            taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload "$1" --conns "$2" --seconds 2 --label warm-up "${more[@]}" >/dev/null &
+            warm_up $port "$1" "$2" "${more[@]}" &
             warm+=($!)
         done
         wait "${warm[@]}"

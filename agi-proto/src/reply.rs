@@ -462,39 +462,38 @@ impl FrameDecoder {
 #[inline]
 fn usual_reply(buf: &[u8], max_line: usize) -> Option<Status<Frame<'_>>> {
     let rest = buf.strip_prefix(b"200 result=")?;
-    let digits = usize::from(rest.first() == Some(&b'-'));
-    let value_len = digits
-        + rest[digits..]
+    let sign = usize::from(rest.first() == Some(&b'-'));
+    let value_len = sign
+        + rest[sign..]
             .iter()
             .take_while(|b| b.is_ascii_digit())
             .count();
-    let lf = match rest.get(value_len)? {
-        b'\n' => value_len,
-        b' ' => {
-            let tail = &rest[value_len..];
-            // Only as far as `max_line` allows: the general path reports a
-            // longer line.
-            let room = (max_line + 1).saturating_sub(RESULT_START + value_len);
-            let lf = memchr::memchr(b'\n', &tail[..tail.len().min(room)])?;
-            let tail = &tail[..lf];
-            if tail.last() == Some(&b'\r')
-                || (tail.starts_with(b" (") && memchr::memrchr(b')', tail).is_none())
-            {
-                return None;
+    let value_end = RESULT_START + value_len;
+    // What follows the value, up to where `max_line` allows the line feed:
+    // the general path reports a longer line.
+    let room = (max_line + 1).saturating_sub(value_end);
+    let after = &rest[value_len..rest.len().min(value_len + room)];
+    let lf = value_end
+        + match after.first()? {
+            b'\n' => 0,
+            b' ' => {
+                let lf = memchr::memchr(b'\n', after)?;
+                let tail = &after[..lf];
+                if tail.last() == Some(&b'\r')
+                    || (tail.starts_with(b" (") && memchr::memrchr(b')', tail).is_none())
+                {
+                    return None;
+                }
+                lf
             }
-            value_len + lf
-        }
-        _ => return None,
-    } + RESULT_START;
-    if lf > max_line {
-        return None;
-    }
+            _ => return None,
+        };
     Some(Status::Complete {
         value: Frame::Reply(Reply {
             line: &buf[..lf],
             code: 200,
             // `lf <= max_line`, which the decoder keeps below 4 GiB.
-            result_end: (RESULT_START + value_len) as u32,
+            result_end: value_end as u32,
         }),
         consumed: lf + 1,
     })

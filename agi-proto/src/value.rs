@@ -65,21 +65,15 @@ impl<'a> Value<'a> {
     /// assert_eq!(status, "NOANSWER");
     /// ```
     pub fn copied(bytes: &[u8]) -> Value<'static> {
-        Value(match <[u8; INLINE]>::try_from(bytes) {
-            Ok(whole) => Repr::Inline {
-                len: INLINE as u8,
-                bytes: whole,
-            },
-            Err(_) if bytes.len() < INLINE => {
-                let mut inline = [0; INLINE];
-                inline[..bytes.len()].copy_from_slice(bytes);
-                Repr::Inline {
-                    // Below INLINE, so it fits.
-                    len: bytes.len() as u8,
-                    bytes: inline,
-                }
-            }
-            Err(_) => Repr::Owned(bytes.into()),
+        if bytes.len() > INLINE {
+            return Value(Repr::Owned(bytes.into()));
+        }
+        let mut inline = [0; INLINE];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        Value(Repr::Inline {
+            // At most INLINE, so it fits.
+            len: bytes.len() as u8,
+            bytes: inline,
         })
     }
 
@@ -110,11 +104,11 @@ impl<'a> Value<'a> {
 
     /// Copies a borrowed value so that it outlives its buffer.
     pub fn into_owned(self) -> Value<'static> {
-        Value(match self.0 {
-            Repr::Borrowed(bytes) => return Value::copied(bytes),
-            Repr::Inline { len, bytes } => Repr::Inline { len, bytes },
-            Repr::Owned(bytes) => Repr::Owned(bytes),
-        })
+        match self.0 {
+            Repr::Borrowed(bytes) => Value::copied(bytes),
+            Repr::Inline { len, bytes } => Value(Repr::Inline { len, bytes }),
+            Repr::Owned(bytes) => Value(Repr::Owned(bytes)),
+        }
     }
 
     /// The bytes as a `Cow`: borrowed when borrowed from the input, owned
