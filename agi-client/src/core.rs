@@ -5,8 +5,8 @@ use std::io;
 
 use agi_proto::command::Command;
 use agi_proto::{
-    Env, EnvDecoder, EnvIndex, Exchange, Frame, FrameDecoder, Limits, Status, Step, check_eof,
-    encode_command,
+    EncodeError, Env, EnvDecoder, EnvIndex, Exchange, Failure, Frame, FrameDecoder, Limits, Status,
+    Step, check_eof, encode_command,
 };
 
 use crate::error::Error;
@@ -48,6 +48,9 @@ pub(crate) struct Core {
     hung_up: bool,
     /// Set while a command is in flight; left set when it did not finish.
     in_flight: bool,
+    /// `limits.max_command` follows the peer's version: set once a line
+    /// needs more than the limit every version takes.
+    peer_limit: bool,
     env: EnvState,
 }
 
@@ -63,6 +66,7 @@ impl Core {
             frames: FrameDecoder::new(limits),
             hung_up: false,
             in_flight: false,
+            peer_limit: false,
         }
     }
 
@@ -79,8 +83,9 @@ impl Core {
         self.env_len = consumed;
         self.start = consumed;
         // Asterisk runs the tail of an over-long line as a second command:
-        // follow the peer's own limit.
-        self.limits.max_command = self.env().asterisk_version().command_limit();
+        // lines follow the limit every version takes until one needs more
+        // (`begin` then reads the peer's version; most sessions never do).
+        self.limits.max_command = Limits::default().max_command;
         if tracing::enabled!(target: "agi", tracing::Level::TRACE) {
             for (name, value) in self.env().iter() {
                 tracing::trace!(target: "agi", "< {}: {}", name.escape_ascii(), value.escape_ascii());
@@ -100,12 +105,26 @@ impl Core {
     /// Encodes `cmd` past the end of the buffer and marks it in flight;
     /// returns the line to write.
     pub(crate) fn begin<C: Command>(&mut self, cmd: &C) -> Result<&[u8], Error> {
+        // Only the encoding depends on the command: the rest is compiled
+        // once, not once per command type.
+        self.begin_with(&|limits, buf| encode_command(cmd, limits, buf))
+    }
+
+    #[inline(never)]
+    fn begin_with(&mut self, encode: &Encode<'_>) -> Result<&[u8], Error> {
         if self.in_flight {
             return Err(Error::Poisoned);
         }
         self.drop_line();
         let at = self.buf.len();
-        encode_command(cmd, &self.limits, &mut self.buf)?;
+        match encode(&self.limits, &mut self.buf) {
+            Err(EncodeError::TooLong { .. }) if !self.peer_limit => {
+                self.peer_limit = true;
+                self.limits.max_command = self.env().asterisk_version().command_limit();
+                encode(&self.limits, &mut self.buf)?;
+            }
+            encoded => encoded?,
+        }
         self.line_at = Some(at);
         let line = &self.buf[at..];
         tracing::trace!(target: "agi", "> {}", line[..line.len() - 1].escape_ascii());
@@ -147,52 +166,50 @@ impl Core {
         &mut self.buf
     }
 
-    /// `true` when bytes read earlier wait to be parsed (the command line
-    /// being written is not input).
-    pub(crate) fn has_input(&self) -> bool {
-        self.start < self.line_at.unwrap_or(self.buf.len())
-    }
-
     /// Bytes not parsed yet.
     fn input(&self) -> &[u8] {
         &self.buf[self.start..]
     }
 
-    /// Runs the exchange over the buffered frames: the outcome once the final
-    /// reply is in, `None` while more bytes are needed.
-    pub(crate) fn poll_reply<C: Command>(
-        &mut self,
-        exchange: &mut Exchange<'_, C>,
-    ) -> Result<Option<C::Output>, Error> {
+    /// Runs the exchange over the buffered frames: `true` once the final
+    /// reply is in (the outcome is in `exchange`), `false` while more bytes
+    /// are needed.
+    ///
+    /// Through `dyn`: this loop, the one every reply goes through, is
+    /// compiled once rather than once per command type, which keeps the
+    /// code a session runs small (at this rate of system calls, each cache
+    /// line of code a session touches costs more than the instructions on
+    /// it).
+    pub(crate) fn poll_reply(&mut self, exchange: &mut dyn Steps) -> Result<bool, Error> {
         self.drop_line();
         loop {
             let input = &self.buf[self.start..];
             if input.is_empty() {
                 // Nothing to parse until the next read (the sync client's
                 // usual case right after writing the command).
-                return Ok(None);
+                return Ok(false);
             }
             let (step, consumed) = match self.frames.decode(input)? {
-                Status::Partial => return Ok(None),
+                Status::Partial => return Ok(false),
                 Status::Complete { value, consumed } => (exchange.step(value), consumed),
             };
             trace_in(&input[..consumed]);
             self.start += consumed;
             match step {
-                Step::Hangup => self.note_hangup(),
-                Step::Interim => {}
-                Step::Done(outcome) => {
+                Progress::Hangup => self.note_hangup(),
+                Progress::Interim => {}
+                Progress::Done => {
                     self.in_flight = false;
                     self.drain_hangups();
-                    return match outcome {
-                        Ok(value) => Ok(Some(value)),
-                        Err(failure) => {
-                            if failure.is_dead_channel() {
-                                self.hung_up = true;
-                            }
-                            Err(failure.into())
-                        }
-                    };
+                    return Ok(true);
+                }
+                Progress::Failed(failure) => {
+                    self.in_flight = false;
+                    self.drain_hangups();
+                    if failure.is_dead_channel() {
+                        self.hung_up = true;
+                    }
+                    return Err(failure.into());
                 }
             }
         }
@@ -269,6 +286,63 @@ impl Core {
             self.in_flight = false;
         }
         err
+    }
+}
+
+/// How `begin` encodes a command line, without the command's type.
+type Encode<'c> = dyn Fn(&Limits, &mut Vec<u8>) -> Result<(), EncodeError> + 'c;
+
+/// One command's exchange seen without its command type (see
+/// [`Core::poll_reply`]).
+pub(crate) trait Steps {
+    /// Takes the next frame.
+    fn step(&mut self, frame: Frame<'_>) -> Progress;
+}
+
+/// What a frame did to the exchange.
+pub(crate) enum Progress {
+    /// A `HANGUP` line: the channel is dead; the reply is still to come.
+    Hangup,
+    /// An interim line; the reply is still to come.
+    Interim,
+    /// The reply is in and its outcome kept.
+    Done,
+    /// The command failed.
+    Failed(Failure),
+}
+
+/// A command's exchange and, once it is over, its outcome.
+pub(crate) struct Pending<'c, C: Command> {
+    exchange: Exchange<'c, C>,
+    outcome: Option<C::Output>,
+}
+
+impl<'c, C: Command> Pending<'c, C> {
+    pub(crate) fn new(cmd: &'c C) -> Self {
+        Pending {
+            exchange: Exchange::new(cmd),
+            outcome: None,
+        }
+    }
+
+    /// The outcome, once `poll_reply` said `true`. (`Poisoned` otherwise:
+    /// no outcome is there to give, and the exchange did not finish.)
+    pub(crate) fn take(&mut self) -> Result<C::Output, Error> {
+        self.outcome.take().ok_or(Error::Poisoned)
+    }
+}
+
+impl<C: Command> Steps for Pending<'_, C> {
+    fn step(&mut self, frame: Frame<'_>) -> Progress {
+        match self.exchange.step(frame) {
+            Step::Hangup => Progress::Hangup,
+            Step::Interim => Progress::Interim,
+            Step::Done(Ok(value)) => {
+                self.outcome = Some(value);
+                Progress::Done
+            }
+            Step::Done(Err(failure)) => Progress::Failed(failure),
+        }
     }
 }
 

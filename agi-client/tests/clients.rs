@@ -426,6 +426,36 @@ both!(over_long_command_is_refused_unsent, env().build(), |chan| {
 });
 
 both!(
+    long_command_follows_the_peer_version,
+    FakeAsterisk::builder()
+        .env("agi_request", "test")
+        .env("agi_version", "22.6.0")
+        .expect(
+            format!("SET VARIABLE X {}", "x".repeat(3000)),
+            "200 result=1"
+        )
+        .expect(
+            format!("SET VARIABLE Y {}", "y".repeat(3000)),
+            "200 result=1"
+        )
+        .build(),
+    |chan| {
+        // 22.6.0 takes 8190 bytes: a line past the 2046 every version takes
+        // is sent, the next one too, and one past 8190 is refused.
+        aw!(chan.set_variable("X", "x".repeat(3000).as_str())).unwrap();
+        aw!(chan.set_variable("Y", "y".repeat(3000).as_str())).unwrap();
+        let err = aw!(chan.set_variable("Z", "z".repeat(8180).as_str())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Encode(agi_proto::EncodeError::TooLong { max: 8190, .. })
+            ),
+            "{err:?}"
+        );
+    }
+);
+
+both!(
     non_utf8_values,
     env()
         .expect("GET VARIABLE NAME", b"200 result=1 (Jos\xe9)".as_slice())

@@ -7,14 +7,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use agi_proto::command::*;
-use agi_proto::{ChannelState, Digit, Env, EscapeDigits, Exchange, OwnedEnv, Value};
+use agi_proto::{ChannelState, Digit, Env, EscapeDigits, OwnedEnv, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::activity::{Activity, InFlight};
 use super::deadline;
 use crate::commands::command_table;
-use crate::core::Core;
+use crate::core::{Core, Pending, Steps};
 use crate::error::Error;
 use crate::options::Options;
 
@@ -137,7 +137,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     pub(crate) async fn finish_env(&mut self, limit: Option<Duration>) -> Result<(), Error> {
         let read = async {
             loop {
-                self.io(Op::Fill).await?;
+                std::future::poll_fn(|cx| self.poll_fill(cx)).await?;
                 if self.core.poll_env()? {
                     return Ok(());
                 }
@@ -178,35 +178,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// Not cancel safe: dropping the future poisons the channel.
     pub async fn send<C: Command>(&mut self, cmd: &C) -> Result<C::Output, Error> {
         // Only encoding and the reply's meaning depend on the command; the
-        // waiting is `Io`, compiled once for all commands.
+        // round trip is compiled once for all commands.
         self.core.begin(cmd)?;
-        let in_flight = self.activity.take().map(InFlight::start);
-        let outcome = self.exchange(cmd).await;
-        if let Some(in_flight) = in_flight {
-            self.activity = in_flight.finish();
-        }
-        outcome
+        let mut pending = Pending::new(cmd);
+        self.round_trip(&mut pending).await?;
+        pending.take()
     }
 
-    async fn exchange<C: Command>(&mut self, cmd: &C) -> Result<C::Output, Error> {
+    /// Writes the line `Core::begin` encoded and reads until `exchange` has
+    /// its final reply.
+    fn round_trip<'a, E: Steps>(&'a mut self, exchange: &'a mut E) -> RoundTrip<'a, S, E> {
         self.arm_timer();
-        self.io(Op::Write { done: 0 }).await?;
-        let mut exchange = Exchange::new(cmd);
-        loop {
-            if let Some(outcome) = self.core.poll_reply(&mut exchange)? {
-                return Ok(outcome);
-            }
-            self.io(Op::Fill).await?;
+        let in_flight = self.activity.take().map(InFlight::start);
+        RoundTrip {
+            trip: Trip {
+                chan: self,
+                written: Some(0),
+                in_flight,
+            },
+            exchange,
         }
     }
 
     /// Reports each command's start and end to a server's idle timer.
     pub(crate) fn watch_activity(&mut self, activity: Arc<Activity>) {
         self.activity = Some(activity);
-    }
-
-    fn io(&mut self, op: Op) -> Io<'_, S> {
-        Io { chan: self, op }
     }
 
     /// Starts the command deadline, if there is one. The timer stays set
@@ -294,49 +290,69 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     }
 }
 
-/// One wait of a command: writing its line and then reading, or reading
-/// more of its reply.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    /// `done` bytes of the line are written; once all are, the first read
-    /// of the reply follows.
-    Write {
-        done: usize,
-    },
-    Fill,
+/// One command's round trip: [`Trip`], given the exchange as `dyn` at each
+/// poll (not kept as one, so the future is `Send` whenever the command
+/// is).
+struct RoundTrip<'a, S, E> {
+    trip: Trip<'a, S>,
+    exchange: &'a mut E,
 }
 
-/// The I/O of a command, apart from the command: one copy of this code per
-/// stream type, called out of line by every command's `send` rather than
-/// inlined into each (a smaller instruction-cache footprint per call, which
-/// counts when every step is followed by a system call).
-struct Io<'a, S> {
-    chan: &'a mut Channel<S>,
-    op: Op,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Future for Io<'_, S> {
+impl<S: AsyncRead + AsyncWrite + Unpin, E: Steps> Future for RoundTrip<'_, S, E> {
     type Output = Result<(), Error>;
 
-    #[inline(never)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Io { chan, op } = &mut *self;
-        let step = match op {
-            Op::Write { done } => match chan.poll_write(cx, done) {
-                // Written: go on to read the reply in the same poll, unless
-                // input is already buffered for the caller to parse first.
-                Poll::Ready(Ok(())) if !chan.core.has_input() => {
-                    *op = Op::Fill;
-                    chan.poll_fill(cx)
-                }
-                step => step,
-            },
-            Op::Fill => chan.poll_fill(cx),
+        let RoundTrip { trip, exchange } = &mut *self;
+        trip.poll(cx, *exchange)
+    }
+}
+
+/// A command's round trip apart from the command: one copy of this code
+/// per stream type, called out of line by every command's `send` rather
+/// than inlined into each. A session touches each cache line of its code
+/// anew after the kernel's work in every system call has evicted it, so
+/// the fewer lines the commands share, the less each one costs.
+struct Trip<'a, S> {
+    chan: &'a mut Channel<S>,
+    /// Bytes of the line written so far; `None` once it all is.
+    written: Option<usize>,
+    /// Reported to the server's idle timer (dropped midway, the command
+    /// ends, and the poisoned channel reports no more).
+    in_flight: Option<InFlight>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Trip<'_, S> {
+    #[inline(never)]
+    fn poll(&mut self, cx: &mut Context<'_>, exchange: &mut dyn Steps) -> Poll<Result<(), Error>> {
+        let outcome = loop {
+            let step = match &mut self.written {
+                Some(done) => match self.chan.poll_write(cx, done) {
+                    Poll::Ready(Ok(())) => {
+                        self.written = None;
+                        continue;
+                    }
+                    step => step,
+                },
+                // Replies already buffered are parsed before reading more.
+                None => match self.chan.core.poll_reply(exchange) {
+                    Ok(true) => break Ok(()),
+                    Ok(false) => self.chan.poll_fill(cx),
+                    Err(e) => break Err(e),
+                },
+            };
+            match step {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => break Err(e),
+                Poll::Pending => match self.chan.poll_timer(cx) {
+                    Poll::Ready(Err(e)) => break Err(e),
+                    _ => return Poll::Pending,
+                },
+            }
         };
-        match step {
-            Poll::Pending => chan.poll_timer(cx),
-            ready => ready,
+        if let Some(in_flight) = self.in_flight.take() {
+            self.chan.activity = in_flight.finish();
         }
+        Poll::Ready(outcome)
     }
 }
 

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use agi_proto::command::*;
-use agi_proto::{ChannelState, Digit, Env, EscapeDigits, Exchange, OwnedEnv, Value};
+use agi_proto::{ChannelState, Digit, Env, EscapeDigits, OwnedEnv, Value};
 
 use crate::commands::command_table;
-use crate::core::Core;
+use crate::core::{Core, Pending};
 use crate::error::Error;
 use crate::options::Options;
 
@@ -139,11 +139,11 @@ impl<R: Read, W: Write> Channel<R, W> {
             self.reader.check_sighup(&mut self.core);
             return Err(self.core.io_error(e, None));
         }
-        let mut exchange = Exchange::new(cmd);
+        let mut pending = Pending::new(cmd);
         loop {
-            if let Some(outcome) = self.core.poll_reply(&mut exchange)? {
+            if self.core.poll_reply(&mut pending)? {
                 self.reader.check_sighup(&mut self.core);
-                return Ok(outcome);
+                return pending.take();
             }
             self.reader.fill(&mut self.core)?;
         }
