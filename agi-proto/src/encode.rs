@@ -83,8 +83,13 @@ impl<'b> ArgWriter<'b> {
     ///
     /// # Errors
     /// [`EncodeError::ForbiddenByte`] for CR, LF or NUL.
+    #[inline]
     pub fn arg(&mut self, value: impl AsRef<[u8]>) -> Result<(), EncodeError> {
-        let value = value.as_ref();
+        // One body for every argument type (`&str`, `&[u8]`, `String`…).
+        self.arg_bytes(value.as_ref())
+    }
+
+    fn arg_bytes(&mut self, value: &[u8]) -> Result<(), EncodeError> {
         // One pass over the (usually short) value classifies every byte.
         let class = value.iter().fold(0, |acc, &b| acc | CLASS[usize::from(b)]);
         if class & FORBIDDEN != 0 {
