@@ -175,11 +175,9 @@ impl Core {
     /// reply is in (the outcome is in `exchange`), `false` while more bytes
     /// are needed.
     ///
-    /// Through `dyn`: this loop, the one every reply goes through, is
-    /// compiled once rather than once per command type, which keeps the
-    /// code a session runs small (at this rate of system calls, each cache
-    /// line of code a session touches costs more than the instructions on
-    /// it).
+    /// Through `dyn`: the loop every reply goes through is compiled once
+    /// rather than once per command type (less code and fewer distinct
+    /// lines of it per session, for an indirect call per frame).
     pub(crate) fn poll_reply(&mut self, exchange: &mut dyn Steps) -> Result<bool, Error> {
         self.drop_line();
         loop {

@@ -309,9 +309,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin, E: Steps> Future for RoundTrip<'_, S, E>
 
 /// A command's round trip apart from the command: one copy of this code
 /// per stream type, called out of line by every command's `send` rather
-/// than inlined into each. A session touches each cache line of its code
-/// anew after the kernel's work in every system call has evicted it, so
-/// the fewer lines the commands share, the less each one costs.
+/// than inlined into each. Less code, and fewer distinct lines of it per
+/// session: after each system call a session fetches its code again from
+/// beyond the first-level cache, line by line (README, "Load").
 struct Trip<'a, S> {
     chan: &'a mut Channel<S>,
     /// Bytes of the line written so far; `None` once it all is.
