@@ -82,9 +82,10 @@ impl Core {
         self.env = EnvState::Ready(index);
         self.env_len = consumed;
         self.start = consumed;
-        // Asterisk runs the tail of an over-long line as a second command:
-        // lines follow the limit every version takes until one needs more
-        // (`begin` then reads the peer's version; most sessions never do).
+        // Asterisk runs the tail of an over-long line as a second command.
+        // Lines get the limit every version takes (whatever the options
+        // said) until one needs more; `begin` then reads the peer's version
+        // (most sessions never do).
         self.limits.max_command = Limits::default().max_command;
         if tracing::enabled!(target: "agi", tracing::Level::TRACE) {
             for (name, value) in self.env().iter() {
@@ -103,7 +104,8 @@ impl Core {
     }
 
     /// Encodes `cmd` past the end of the buffer and marks it in flight;
-    /// returns the line to write.
+    /// returns the line to write. A line too long for the limit every
+    /// version takes is encoded again under the peer's version's limit.
     pub(crate) fn begin<C: Command>(&mut self, cmd: &C) -> Result<&[u8], Error> {
         // Only the encoding depends on the command: the rest is compiled
         // once, not once per command type.
@@ -323,9 +325,10 @@ impl<'c, C: Command> Pending<'c, C> {
         }
     }
 
-    /// The outcome, once `poll_reply` said `true`. (`Poisoned` otherwise:
-    /// no outcome is there to give, and the exchange did not finish.)
+    /// The outcome, once `poll_reply` said `true` (which it says only after
+    /// `step` kept one: the `Poisoned` fallback is never reached).
     pub(crate) fn take(&mut self) -> Result<C::Output, Error> {
+        debug_assert!(self.outcome.is_some(), "no outcome kept");
         self.outcome.take().ok_or(Error::Poisoned)
     }
 }

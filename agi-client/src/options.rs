@@ -20,8 +20,9 @@ use agi_proto::Limits;
 
 pub struct Options {
     /// Longest reply line (default 64 KiB), longest environment block or
-    /// usage block (default 256 KiB). The command-line limit is taken from
-    /// the peer's `agi_version` once the environment is read.
+    /// usage block (default 256 KiB). Its `max_command` is not used: command
+    /// lines may have the 2046 bytes every Asterisk takes, or the limit of
+    /// the peer's `agi_version` once a line needs more.
     pub limits: Limits,
     /// Longest wait for the environment block; `None` waits as long as the
     /// transport does. The async client bounds the whole block; sync

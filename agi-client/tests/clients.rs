@@ -456,6 +456,48 @@ both!(
 );
 
 both!(
+    first_command_past_the_peer_limit_is_refused_unsent,
+    FakeAsterisk::builder()
+        .env("agi_request", "test")
+        .env("agi_version", "GIT-master-f0c1c1a7b7")
+        .expect("NOOP", "200 result=0")
+        .build(),
+    |chan| {
+        // Refused at the peer's own limit on the first try (no line sent:
+        // the fake would see it before NOOP), and the channel goes on.
+        let err = aw!(chan.set_variable("Z", "z".repeat(8180).as_str())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Encode(agi_proto::EncodeError::TooLong { max: 8190, .. })
+            ),
+            "{err:?}"
+        );
+        aw!(chan.noop()).unwrap();
+    }
+);
+
+#[tokio::test]
+async fn options_do_not_lower_the_command_limit() {
+    // The limit is Asterisk's: a smaller one in the options is not used.
+    let fake = env()
+        .expect("SET VARIABLE NAME value", "200 result=1")
+        .build();
+    let options = agi_client::Options {
+        limits: agi_proto::Limits {
+            max_command: 10,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut chan = agi_client::aio::Channel::with_options(fake.clone(), options)
+        .await
+        .unwrap();
+    chan.set_variable("NAME", "value").await.unwrap();
+    fake.finish();
+}
+
+both!(
     non_utf8_values,
     env()
         .expect("GET VARIABLE NAME", b"200 result=1 (Jos\xe9)".as_slice())

@@ -181,22 +181,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         // round trip is compiled once for all commands.
         self.core.begin(cmd)?;
         let mut pending = Pending::new(cmd);
-        self.round_trip(&mut pending).await?;
+        let mut trip = self.trip();
+        // The exchange is lent as `dyn` at each poll rather than kept as
+        // one: the future stays `Send` whenever the command is.
+        std::future::poll_fn(|cx| trip.poll(cx, &mut pending)).await?;
         pending.take()
     }
 
-    /// Writes the line `Core::begin` encoded and reads until `exchange` has
-    /// its final reply.
-    fn round_trip<'a, E: Steps>(&'a mut self, exchange: &'a mut E) -> RoundTrip<'a, S, E> {
+    /// The round trip of the line `Core::begin` encoded.
+    fn trip(&mut self) -> Trip<'_, S> {
         self.arm_timer();
         let in_flight = self.activity.take().map(InFlight::start);
-        RoundTrip {
-            trip: Trip {
-                chan: self,
-                written: Some(0),
-                in_flight,
-            },
-            exchange,
+        Trip {
+            chan: self,
+            written: Some(0),
+            in_flight,
         }
     }
 
@@ -290,28 +289,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     }
 }
 
-/// One command's round trip: [`Trip`], given the exchange as `dyn` at each
-/// poll (not kept as one, so the future is `Send` whenever the command
-/// is).
-struct RoundTrip<'a, S, E> {
-    trip: Trip<'a, S>,
-    exchange: &'a mut E,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin, E: Steps> Future for RoundTrip<'_, S, E> {
-    type Output = Result<(), Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let RoundTrip { trip, exchange } = &mut *self;
-        trip.poll(cx, *exchange)
-    }
-}
-
-/// A command's round trip apart from the command: one copy of this code
-/// per stream type, called out of line by every command's `send` rather
-/// than inlined into each. Less code, and fewer distinct lines of it per
-/// session: after each system call a session fetches its code again from
-/// beyond the first-level cache, line by line (README, "Load").
+/// A command's round trip apart from the command: writes the line, then
+/// reads until the exchange has its final reply. One copy of this code per
+/// stream type, called out of line by every command's `send` rather than
+/// inlined into each: less code, and fewer distinct lines of it per session.
 struct Trip<'a, S> {
     chan: &'a mut Channel<S>,
     /// Bytes of the line written so far; `None` once it all is.

@@ -59,7 +59,10 @@ pub trait Command {
     /// hangup); others get `511` there.
     const DEAD_OK: bool;
 
-    /// Writes the command words and arguments.
+    /// Writes the command words and arguments. A client may call it more
+    /// than once for one command (again with a higher `max_command` when the
+    /// line was too long for the limit every version takes): it must only
+    /// write.
     ///
     /// # Errors
     /// An argument Asterisk could not receive unchanged.
