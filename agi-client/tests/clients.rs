@@ -478,23 +478,37 @@ both!(
 );
 
 #[tokio::test]
-async fn options_do_not_lower_the_command_limit() {
-    // The limit is Asterisk's: a smaller one in the options is not used.
-    let fake = env()
-        .expect("SET VARIABLE NAME value", "200 result=1")
-        .build();
-    let options = agi_client::Options {
-        limits: agi_proto::Limits {
-            max_command: 10,
+async fn options_do_not_change_the_command_limit() {
+    // The limit is Asterisk's (2046 bytes for 22.5.2): neither a smaller
+    // nor a larger one in the options is used.
+    for max_command in [10, 100_000] {
+        let fake = env()
+            .expect("SET VARIABLE NAME value", "200 result=1")
+            .build();
+        let options = agi_client::Options {
+            limits: agi_proto::Limits {
+                max_command,
+                ..Default::default()
+            },
             ..Default::default()
-        },
-        ..Default::default()
-    };
-    let mut chan = agi_client::aio::Channel::with_options(fake.clone(), options)
-        .await
-        .unwrap();
-    chan.set_variable("NAME", "value").await.unwrap();
-    fake.finish();
+        };
+        let mut chan = agi_client::aio::Channel::with_options(fake.clone(), options)
+            .await
+            .unwrap();
+        chan.set_variable("NAME", "value").await.unwrap();
+        let err = chan
+            .set_variable("X", "x".repeat(3000).as_str())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Encode(agi_proto::EncodeError::TooLong { max: 2046, .. })
+            ),
+            "{max_command}: {err:?}"
+        );
+        fake.finish();
+    }
 }
 
 both!(
