@@ -3,14 +3,18 @@
 //!
 //! ```text
 //! agi-bench serve-lib ADDR              FastAGI server on agi-client (router + chatty scripts)
-//! agi-bench serve-raw ADDR              hand-written server, no library (the ceiling)
+//! agi-bench serve-raw ADDR [--extra-code distinct|same]
+//!                                       hand-written server, no library (the ceiling)
 //! agi-bench serve-chan ADDR             aio::Channel on a bare accept loop (router script only)
 //! agi-bench raw-agi                     hand-written standard AGI router program (the ceiling)
 //! agi-bench fastagi ADDR --workload router|chatty --conns C --seconds S [--sessions N] [--pid PID] [--env-split]
 //! agi-bench idle ADDR --conns N --pid PID
 //! agi-bench stdio --parallel P --sessions N -- PROGRAM [ARGS…]
+//! agi-bench footprint CALLGRIND_OUT --sessions N
 //! ```
 
+mod calibrate;
+mod footprint;
 mod load;
 mod procfs;
 mod script;
@@ -34,7 +38,14 @@ enum Cmd {
     /// FastAGI server built on agi-client.
     ServeLib { addr: SocketAddr },
     /// Hand-written FastAGI server without the library (the ceiling).
-    ServeRaw { addr: SocketAddr },
+    ServeRaw {
+        addr: SocketAddr,
+        /// Also run 440 distinct small functions once per session
+        /// (`distinct`), or the same instructions through one function
+        /// (`same`): what code footprint costs (see `calibrate.rs`).
+        #[arg(long)]
+        extra_code: Option<ExtraCode>,
+    },
     /// The async channel alone on a bare accept loop (router script only).
     ServeChan { addr: SocketAddr },
     /// Hand-written standard AGI program without the library (the ceiling).
@@ -84,6 +95,19 @@ enum Cmd {
         program: PathBuf,
         args: Vec<String>,
     },
+    /// Distinct 64-byte lines of code run per session, from a callgrind
+    /// profile made with `--dump-instr=yes` over N sessions.
+    Footprint {
+        profile: PathBuf,
+        #[arg(long)]
+        sessions: u64,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExtraCode {
+    Distinct,
+    Same,
 }
 
 fn pct(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
@@ -93,7 +117,13 @@ fn pct(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
 fn main() {
     match Cli::parse().cmd {
         Cmd::ServeLib { addr } => servers::serve_lib(addr),
-        Cmd::ServeRaw { addr } => servers::serve_raw(addr),
+        Cmd::ServeRaw { addr, extra_code } => servers::serve_raw(
+            addr,
+            extra_code.map(|e| match e {
+                ExtraCode::Distinct => calibrate::distinct as fn(u64) -> u64,
+                ExtraCode::Same => calibrate::same,
+            }),
+        ),
         Cmd::ServeChan { addr } => servers::serve_chan(addr),
         Cmd::RawAgi => servers::raw_agi(),
         Cmd::Fastagi {
@@ -159,6 +189,15 @@ fn main() {
                 pct(&h, 0.99),
                 h.len() as f64 / elapsed.as_secs_f64()
             );
+        }
+        Cmd::Footprint { profile, sessions } => {
+            let file = std::fs::File::open(&profile)
+                .unwrap_or_else(|e| panic!("{}: {e}", profile.display()));
+            let per = footprint::lines_per_object(std::io::BufReader::new(file), sessions)
+                .unwrap_or_else(|e| panic!("{}: {e}", profile.display()));
+            let total: u64 = per.values().sum();
+            let objects: Vec<String> = per.iter().map(|(o, n)| format!("{o}={n}")).collect();
+            println!("code_lines/session={total} {}", objects.join(" "));
         }
     }
 }
