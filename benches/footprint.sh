@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # What a FastAGI session's code footprint costs: distinct 64-byte lines of
-# code run per router session (callgrind), and CPU per session (one server
-# at a time, fresh warmed-up processes each round, as in load.sh), for
+# code run per router session and instructions per session (callgrind), and
+# CPU per session (one server at a time, fresh warmed-up processes each
+# round, as in load.sh), for
 #   - the hand-written ceiling (serve-raw),
 #   - the ceiling running 440 extra small functions once per session
 #     (serve-raw --extra-code distinct: about 390 more lines of code, about
 #     5,000 more instructions),
-#   - the ceiling running the same instructions through one function
-#     (serve-raw --extra-code same: no more lines),
+#   - the ceiling running one of them 440 times (serve-raw --extra-code
+#     same: about as many more instructions, no more lines),
 #   - the async channel alone (serve-chan) and the library server (serve-lib).
-# The two calibration servers separate what lines of code cost from what
+# The two calibration servers separate what distinct code costs from what
 # instructions cost; the line counts then say how far the library is from
-# the ceiling in those terms.
+# the ceiling in those terms. Lines and instructions come from two profiles
+# of each server, over N and 2N sessions, so that start-up cancels.
 #
 # Usage: benches/footprint.sh [SECONDS_PER_RUN]   (ROUNDS rounds; needs valgrind)
 # About 5 minutes with 4 s per run.
@@ -24,8 +26,8 @@ command -v valgrind >/dev/null || { echo "footprint.sh needs valgrind" >&2; exit
 cargo build --quiet --release -p agi-bench
 bench=target/release/agi-bench
 out=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$out"' EXIT
+running=
+trap 'kill $running 2>/dev/null || true; rm -rf "$out"' EXIT
 
 servers=(raw distinct same chan lib)
 command_of() { # server port -> the server's command line
@@ -38,23 +40,34 @@ command_of() { # server port -> the server's command line
     esac
 }
 
-wait_for() { # port
-    for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.05; done
-    echo "no server on port $1" >&2; exit 1
+started() { # pid port: waits until the server takes connections
+    for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/"$2") 2>/dev/null && break; sleep 0.05; done
+    # Not another process on that port: the server must be up and ours.
+    kill -0 "$1" 2>/dev/null || { echo "the server on port $2 did not start" >&2; exit 1; }
 }
 
-declare -A lines
-port=4661
-for server in "${servers[@]}"; do
-    port=$((port + 1))
+stop() { # pid
+    kill "$1"; wait "$1" 2>/dev/null || true; running=
+}
+
+profile() { # server sessions file: the server under callgrind for that many sessions
+    local port=$((4660 + RANDOM % 100))
     # shellcheck disable=SC2046
-    valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$out/$server.out" $(command_of "$server" $port) >/dev/null 2>&1 &
-    pid=$!
-    wait_for $port
-    line=$("$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds 3600 --sessions $sessions --label "$server")
+    valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$3" $(command_of "$1" $port) >/dev/null 2>&1 &
+    running=$!
+    started $running $port
+    local line
+    line=$("$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds 3600 --sessions "$2" --label "$1")
     case $line in *" errors=0 "*) ;; *) echo "load errors: $line" >&2; exit 1 ;; esac
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    lines[$server]=$("$bench" footprint "$out/$server.out" --sessions $sessions | sed 's/^code_lines\/session=\([0-9]*\).*/\1/')
+    stop $running
+}
+
+declare -A counts
+for server in "${servers[@]}"; do
+    profile "$server" $sessions "$out/$server.1"
+    profile "$server" $((2 * sessions)) "$out/$server.2"
+    counts[$server]=$("$bench" footprint "$out/$server.1" "$out/$server.2" --sessions $sessions)
+    case ${counts[$server]} in code_lines/session=0\ *) echo "no lines counted for $server" >&2; exit 1 ;; esac
 done
 
 # CPU per session, one server at a time on core 1 (load generator on core 0),
@@ -67,25 +80,26 @@ for round in $(seq "$rounds"); do
         port=$((4700 + RANDOM % 200))
         # shellcheck disable=SC2046
         taskset -c 1 $(command_of "$server" $port) >/dev/null 2>&1 &
-        pid=$!; pids+=($pid)
-        wait_for $port
+        running=$!
+        started $running $port
         taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds 2 --label warm-up >/dev/null
-        echo "$round $server $(taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds "$secs" --pid $pid --label "$server")"
-        kill "$pid"; wait "$pid" 2>/dev/null || true
+        echo "$round $server $(taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds "$secs" --pid $running --label "$server")"
+        stop $running
     done
 done >"$runs"
 if grep -v " errors=0 " "$runs" >&2; then echo "runs with errors above" >&2; exit 1; fi
 
 echo "## Code footprint and CPU per router session (16 connections, ${secs}s runs, $rounds rounds; medians)"
-echo "| server | code lines/session | CPU/session | vs ceiling |"
-echo "| --- | --- | --- | --- |"
+echo "| server | code lines/session | instructions/session | CPU/session | vs ceiling |"
+echo "| --- | --- | --- | --- | --- |"
 for server in "${servers[@]}"; do
-    awk -v s="$server" -v lines="${lines[$server]}" '
+    awk -v s="$server" -v counts="${counts[$server]}" '
     function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
-    { for (i = 1; i <= NF; i++) if ($i ~ /^server_cpu\/session=/) { v = $i; sub(/.*=/, "", v); sub(/us$/, "", v); cpu[$1, $2] = v } rounds[$1] = 1 }
+    { for (i = 1; i <= NF; i++) if ($i ~ /^server_cpu\/session=/) { v = $i; sub(/.*=/, "", v); sub(/us$/, "", v); cpu[$1, $2] = v + 0 } rounds[$1] = 1 }
     END {
+        split(counts, c, /[ =]/)
         n = 0
         for (r in rounds) { mine[++n] = cpu[r, s]; ratio[n] = cpu[r, s] / cpu[r, "raw"] }
-        printf "| %s | %d | %.1f us | %.3fx |\n", s, lines, median(mine, n), median(ratio, n)
+        printf "| %s | %d | %d | %.1f us | %.3fx |\n", s, c[2], c[4], median(mine, n), median(ratio, n)
     }' "$runs"
 done

@@ -1,9 +1,12 @@
 //! A yardstick for code footprint: 440 small functions, each its own code,
-//! that `serve-raw --extra-code` runs once per session. They add about 390
-//! distinct 64-byte lines of code to a session (about as many as the
-//! library's session runs beyond the ceiling's) and about 5,000 instructions; the
-//! same instructions through one function (`--extra-code=same`) add no lines.
-//! The CPU difference between the two is what those lines cost here.
+//! that `serve-raw --extra-code distinct` runs once per session: about 390
+//! more distinct 64-byte lines of code per session (about as many as the
+//! library's session runs beyond the ceiling's) and about 5,000 more
+//! instructions. `--extra-code same` runs one of them 440 times: about as
+//! many instructions, no more lines. `benches/footprint.sh` measures both
+//! (lines, instructions and CPU per session): the difference in CPU is what
+//! those lines of code cost here. (More distinct code also means more branch
+//! targets and pages: this measures distinct code, not cache lines alone.)
 
 /// One function per `N`: const generics give each its own code without
 /// writing 440 names.

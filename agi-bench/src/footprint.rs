@@ -1,81 +1,112 @@
-//! Distinct lines of code a session runs, read from a callgrind profile.
+//! Distinct lines of code a session runs, from two callgrind profiles.
 //!
-//! CPU time per session here follows how many distinct 64-byte lines of
-//! code a session runs more than how many instructions (see
-//! `calibrate.rs` and `benches/footprint.sh`): the kernel's work between
-//! two system calls evicts them, and each is fetched again. Callgrind
-//! records every instruction's execution count (`--dump-instr=yes`); a line
-//! counts when some instruction on it ran at least once per session.
+//! CPU time per session here is consistent with how many distinct 64-byte
+//! lines of code a session runs rather than how many instructions (see
+//! `calibrate.rs` and `benches/footprint.sh`); the likely reason is that
+//! the kernel's work between system calls evicts them and each is fetched
+//! again. Callgrind records every instruction's execution count
+//! (`--dump-instr=yes`). Two profiles of the same server, over N and over
+//! 2N sessions, leave out start-up: a line counts when the executions of
+//! some instruction on it grew by at least N between the two, that is, when
+//! it ran at least once per session.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 
-/// Lines of code (64 bytes) run at least `sessions` times, per object file.
-pub fn lines_per_object(
-    profile: impl BufRead,
-    sessions: u64,
-) -> Result<BTreeMap<String, u64>, String> {
-    let mut hottest: HashMap<(usize, u64), u64> = HashMap::new();
-    let mut objects: Vec<String> = Vec::new();
-    let mut object_ids: HashMap<String, usize> = HashMap::new();
-    let mut object = 0usize;
-    let mut positions = 1usize;
+/// Execution counts per instruction, keyed by object file and address.
+pub type Counts = HashMap<(String, u64), u64>;
+
+/// Reads a callgrind profile made with `--dump-instr=yes`.
+///
+/// Costs of the same instruction in several places (callgrind writes one
+/// per basic block, and blocks overlap where branches rejoin) are added up.
+pub fn read_profile(profile: impl BufRead) -> Result<Counts, String> {
+    let mut counts = Counts::new();
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut object = String::new();
+    let mut positions = 0usize;
     let mut previous = 0u64;
     let mut skip_cost = false;
     for line in profile.lines() {
         let line = line.map_err(|e| e.to_string())?;
         if let Some(spec) = line.strip_prefix("positions:") {
-            positions = spec.split_whitespace().count();
-        } else if let Some(rest) = line.strip_prefix("ob=") {
-            object = intern(rest, &mut objects, &mut object_ids);
-        } else if let Some(rest) = line.strip_prefix("cob=") {
-            // Names the callee's object; the next cost line is the caller's.
-            intern(rest, &mut objects, &mut object_ids);
+            let columns: Vec<&str> = spec.split_whitespace().collect();
+            if columns.first() != Some(&"instr") {
+                return Err(format!(
+                    "needs a profile made with --dump-instr=yes: {line:?}"
+                ));
+            }
+            positions = columns.len();
+        } else if let Some(spec) = line.strip_prefix("ob=") {
+            object = name(spec, &mut names)?;
+        } else if let Some(spec) = line.strip_prefix("cob=") {
+            // Names the callee's object; the cost line that follows is the
+            // caller's.
+            name(spec, &mut names)?;
         } else if line.starts_with("calls=") {
             // The cost line that follows is the callee's inclusive cost.
             skip_cost = true;
         } else if line.starts_with(|c: char| c.is_ascii_digit() || "+-*".contains(c)) {
+            if positions == 0 {
+                return Err("cost line before the positions: header".into());
+            }
             let mut fields = line.split_whitespace();
             let address = position(fields.next().unwrap_or("*"), previous)?;
             previous = address;
             if std::mem::take(&mut skip_cost) {
                 continue;
             }
+            // Trailing events that are zero may be left out.
             let count: u64 = fields
                 .nth(positions - 1)
                 .map_or(Ok(0), str::parse)
                 .map_err(|e| format!("bad cost in {line:?}: {e}"))?;
-            let hot = hottest.entry((object, address >> 6)).or_default();
-            *hot = (*hot).max(count);
+            *counts.entry((object.clone(), address)).or_default() += count;
         }
+    }
+    Ok(counts)
+}
+
+/// Lines of code (64 bytes) per object file where some instruction ran at
+/// least `sessions` times more in `more` than in `base`.
+pub fn lines_per_object(base: &Counts, more: &Counts, sessions: u64) -> BTreeMap<String, u64> {
+    let mut hottest: HashMap<(&str, u64), u64> = HashMap::new();
+    for ((object, address), &count) in more {
+        let grew =
+            count.saturating_sub(base.get(&(object.clone(), *address)).copied().unwrap_or(0));
+        let hot = hottest.entry((object, address >> 6)).or_default();
+        *hot = (*hot).max(grew);
     }
     let mut per = BTreeMap::new();
-    for ((object, _), count) in hottest {
-        if count >= sessions {
-            *per.entry(objects.get(object).cloned().unwrap_or_default())
-                .or_default() += 1;
+    for ((object, _), grew) in hottest {
+        if grew >= sessions {
+            *per.entry(object.to_owned()).or_default() += 1;
         }
     }
-    Ok(per)
+    per
 }
 
-/// `(id) name` defines an id, `(id)` reuses it.
-fn intern(spec: &str, names: &mut Vec<String>, ids: &mut HashMap<String, usize>) -> usize {
-    let (id, name) = match spec.split_once(')') {
-        Some((id, name)) => (id.trim_start_matches('('), name.trim()),
-        None => ("", spec.trim()),
+/// `(id) name` defines an id, `(id)` reuses one, a bare name is itself.
+fn name(spec: &str, names: &mut HashMap<String, String>) -> Result<String, String> {
+    let Some(rest) = spec.strip_prefix('(') else {
+        return Ok(spec.trim().to_owned());
     };
-    if !name.is_empty() {
-        names.push(name.to_owned());
-        let index = names.len() - 1;
-        ids.insert(id.to_owned(), index);
-        return index;
+    let (id, name) = rest
+        .split_once(')')
+        .ok_or_else(|| format!("bad name {spec:?}"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return names
+            .get(id)
+            .cloned()
+            .ok_or_else(|| format!("name ({id}) used before it is defined"));
     }
-    ids.get(id).copied().unwrap_or(0)
+    names.insert(id.to_owned(), name.to_owned());
+    Ok(name.to_owned())
 }
 
-/// An instruction address, absolute (`0x…`) or relative to the previous
-/// one (`+n`, `-n`, `*`).
+/// An instruction address, absolute (`0x…` or decimal) or relative to the
+/// previous one (`+n`, `-n`, `*`).
 fn position(field: &str, previous: u64) -> Result<u64, String> {
     let number = |s: &str| match s.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16),
@@ -94,33 +125,67 @@ fn position(field: &str, previous: u64) -> Result<u64, String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn counts_lines_run_often_enough_and_skips_inclusive_call_costs() {
-        let profile = "\
+    const PROFILE: &str = "\
+version: 1
 positions: instr line
 events: Ir
+summary: 99
 ob=(1) /bin/server
 fn=(1) f
 0x1000 10 5
 +4 * 5
++16 11 3
+-16 * 2
 +60 11 5
 +8 * 4
 calls=5 0x2000 20
 * 12 1000
-ob=(2) /lib/libc.so
-fn=(2) g
+cob=(2) /lib/libc.so
+cfn=(2) g
+calls=1 0x9000
+* 12 1000
+ob=(2)
+fn=(2)
 0x9000 1 7
+0x9004 2
 ob=(1)
 fn=(1)
 0x10c0 13 5
 ";
-        let per = lines_per_object(profile.as_bytes(), 5).unwrap();
-        // 0x1000 and 0x1004: line 0x40; 0x1040 and 0x1048: line 0x41 (the
-        // call's 1000 is inclusive, not counted); 0x10c0: line 0x43.
+
+    fn lines(base: &str, more: &str, sessions: u64) -> BTreeMap<String, u64> {
+        let base = read_profile(base.as_bytes()).unwrap();
+        let more = read_profile(more.as_bytes()).unwrap();
+        lines_per_object(&base, &more, sessions)
+    }
+
+    #[test]
+    fn counts_lines_run_often_enough() {
+        let per = lines("", PROFILE, 5);
+        // Line 0x40: 0x1000 (5) and 0x1004 (5, then +2 from a second block:
+        // `-16` back to it, decimal). Line 0x41: 0x1040 (5); 0x1048 (4,
+        // its call's 1000 inclusive, not counted). Line 0x43: 0x10c0.
         assert_eq!(per.get("/bin/server"), Some(&3));
+        // libc named by `cob=` and reused by `ob=(2)`; 0x9004 has no cost.
         assert_eq!(per.get("/lib/libc.so"), Some(&1));
-        let per = lines_per_object(profile.as_bytes(), 6).unwrap();
-        assert_eq!(per.get("/bin/server"), None);
+        // 0x1014 ran 3 times: its line (0x40) is already counted; at 6,
+        // only 0x1004 (5 + 2) and libc's 7 remain.
+        let per = lines("", PROFILE, 6);
+        assert_eq!(per.get("/bin/server"), Some(&1));
         assert_eq!(per.get("/lib/libc.so"), Some(&1));
+        assert_eq!(lines("", PROFILE, 8).len(), 0);
+    }
+
+    #[test]
+    fn start_up_cancels_between_two_runs() {
+        // The same profile as base: nothing grew.
+        assert!(lines(PROFILE, PROFILE, 1).is_empty());
+    }
+
+    #[test]
+    fn refuses_profiles_it_cannot_read() {
+        assert!(read_profile("positions: line\n".as_bytes()).is_err());
+        assert!(read_profile("positions: instr\nob=(3)\n".as_bytes()).is_err());
+        assert!(read_profile("0x10 1\n".as_bytes()).is_err());
     }
 }

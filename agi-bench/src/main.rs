@@ -10,7 +10,7 @@
 //! agi-bench fastagi ADDR --workload router|chatty --conns C --seconds S [--sessions N] [--pid PID] [--env-split]
 //! agi-bench idle ADDR --conns N --pid PID
 //! agi-bench stdio --parallel P --sessions N -- PROGRAM [ARGS…]
-//! agi-bench footprint CALLGRIND_OUT --sessions N
+//! agi-bench footprint BASE_PROFILE PROFILE --sessions N
 //! ```
 
 mod calibrate;
@@ -95,10 +95,13 @@ enum Cmd {
         program: PathBuf,
         args: Vec<String>,
     },
-    /// Distinct 64-byte lines of code run per session, from a callgrind
-    /// profile made with `--dump-instr=yes` over N sessions.
+    /// Distinct 64-byte lines of code run per session, from two callgrind
+    /// profiles (`--dump-instr=yes`) of the same server over N and over 2N
+    /// sessions; and instructions per session.
     Footprint {
+        base: PathBuf,
         profile: PathBuf,
+        /// N: the second profile's sessions minus the first's.
         #[arg(long)]
         sessions: u64,
     },
@@ -190,14 +193,27 @@ fn main() {
                 h.len() as f64 / elapsed.as_secs_f64()
             );
         }
-        Cmd::Footprint { profile, sessions } => {
-            let file = std::fs::File::open(&profile)
-                .unwrap_or_else(|e| panic!("{}: {e}", profile.display()));
-            let per = footprint::lines_per_object(std::io::BufReader::new(file), sessions)
-                .unwrap_or_else(|e| panic!("{}: {e}", profile.display()));
+        Cmd::Footprint {
+            base,
+            profile,
+            sessions,
+        } => {
+            let read = |path: &PathBuf| {
+                let file =
+                    std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                footprint::read_profile(std::io::BufReader::new(file))
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            };
+            let (base, more) = (read(&base), read(&profile));
+            let per = footprint::lines_per_object(&base, &more, sessions);
             let total: u64 = per.values().sum();
+            let instructions =
+                (more.values().sum::<u64>()).saturating_sub(base.values().sum()) / sessions.max(1);
             let objects: Vec<String> = per.iter().map(|(o, n)| format!("{o}={n}")).collect();
-            println!("code_lines/session={total} {}", objects.join(" "));
+            println!(
+                "code_lines/session={total} instructions/session={instructions} {}",
+                objects.join(" ")
+            );
         }
     }
 }
