@@ -185,8 +185,8 @@ impl Core {
         loop {
             let input = &self.buf[self.start..];
             if input.is_empty() {
-                // Nothing to parse until the next read (the sync client's
-                // usual case right after writing the command).
+                // Nothing to parse until the next read (the usual case
+                // right after writing the command).
                 return Ok(false);
             }
             let (step, consumed) = match self.frames.decode(input)? {
