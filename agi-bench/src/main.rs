@@ -41,7 +41,7 @@ enum Cmd {
     ServeRaw {
         addr: SocketAddr,
         /// Also run 440 distinct small functions once per session
-        /// (`distinct`), or the same instructions through one function
+        /// (`distinct`), or about as many instructions through one function
         /// (`same`): what code footprint costs (see `calibrate.rs`).
         #[arg(long)]
         extra_code: Option<ExtraCode>,
