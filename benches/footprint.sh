@@ -28,6 +28,7 @@ bench=target/release/agi-bench
 out=$(mktemp -d)
 running=
 trap 'kill $running 2>/dev/null || true; rm -rf "$out"' EXIT
+. benches/common.sh
 
 servers=(raw distinct same chan lib)
 command_of() { # server port -> the server's command line
@@ -40,26 +41,14 @@ command_of() { # server port -> the server's command line
     esac
 }
 
-started() { # pid port: waits until the server takes connections
-    for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/"$2") 2>/dev/null && break; sleep 0.05; done
-    # Not another process on that port: the server must be up and ours.
-    kill -0 "$1" 2>/dev/null || { echo "the server on port $2 did not start" >&2; exit 1; }
-}
-
 stop() { # pid
     kill "$1"; wait "$1" 2>/dev/null || true; running=
 }
 
-profile() { # server sessions file: the server under callgrind for that many sessions
+profile() { # server sessions file: the server under callgrind for that many router sessions
     local port=$((4660 + RANDOM % 100))
     # shellcheck disable=SC2046
-    valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$3" $(command_of "$1" $port) >/dev/null 2>&1 &
-    running=$!
-    started $running $port
-    local line
-    line=$("$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds 3600 --sessions "$2" --label "$1")
-    case $line in *" errors=0 "*) ;; *) echo "load errors: $line" >&2; exit 1 ;; esac
-    stop $running
+    CALLGRIND_OPTIONS=--dump-instr=yes under_callgrind "$3" router "$2" $port $(command_of "$1" $port)
 }
 
 declare -A counts
@@ -81,8 +70,8 @@ for round in $(seq "$rounds"); do
         # shellcheck disable=SC2046
         taskset -c 1 $(command_of "$server" $port) >/dev/null 2>&1 &
         running=$!
-        started $running $port
-        taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds 2 --label warm-up >/dev/null
+        wait_started $running $port
+        warm_up $port router 16
         echo "$round $server $(taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 16 --seconds "$secs" --pid $running --label "$server")"
         stop $running
     done

@@ -17,21 +17,14 @@ command -v valgrind >/dev/null || { echo "instructions.sh needs valgrind" >&2; e
 cargo build --quiet --release -p agi-bench
 bench=target/release/agi-bench
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+running=
+trap 'kill $running 2>/dev/null || true; rm -rf "$out"' EXIT
+. benches/common.sh
 
 count() { # server workload sessions port -> total instructions of the server
-    local port=$4 file="$out/callgrind.out"
+    local file="$out/callgrind.out" total
     rm -f "$file"
-    valgrind --tool=callgrind --callgrind-out-file="$file" "$bench" "serve-$1" 127.0.0.1:"$port" >/dev/null 2>&1 &
-    local pid=$!
-    # The probe is one empty connection: the same in both runs, so it cancels.
-    for _ in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
-    kill -0 "$pid" 2>/dev/null || { echo "serve-$1 did not start on port $port" >&2; exit 1; }
-    local line
-    line=$("$bench" fastagi 127.0.0.1:"$port" --workload "$2" --conns 16 --seconds 3600 --sessions "$3" --label "$1")
-    case $line in *" errors=0 "*) ;; *) echo "load errors: $line" >&2; kill "$pid"; exit 1 ;; esac
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    local total
+    under_callgrind "$file" "$2" "$3" "$4" "$bench" "serve-$1" 127.0.0.1:"$4"
     total=$(awk '/^summary:/ { print $2; exit }' "$file" 2>/dev/null)
     [ -n "$total" ] || { echo "no callgrind summary for serve-$1" >&2; exit 1; }
     echo "$total"

@@ -23,18 +23,14 @@ bench=target/release/agi-bench
 router=target/release/examples/voicemail-router
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-
-warm_up() { # port workload conns [load generator options]: 2 s, not counted
-    taskset -c 0 "$bench" fastagi 127.0.0.1:"$1" --workload "$2" --conns "$3" --seconds 2 --label warm-up "${@:4}" >/dev/null
-}
+. benches/common.sh
 
 start() { # label port command...
     local label=$1 port=$2; shift 2
     VOICEMAIL_ROUTER_LOG=error taskset -c 1 "$@" >/dev/null 2>&1 &
     pids+=($!)
     eval "pid_$label=$!"
-    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return; sleep 0.05; done
-    echo "$label did not start" >&2; exit 1
+    wait_started $! "$port"
 }
 
 rounds=${ROUNDS:-7}

@@ -48,9 +48,6 @@ pub(crate) struct Core {
     hung_up: bool,
     /// Set while a command is in flight; left set when it did not finish.
     in_flight: bool,
-    /// `limits.max_command` follows the peer's version: set once a line
-    /// needs more than the limit every version takes.
-    peer_limit: bool,
     env: EnvState,
 }
 
@@ -66,7 +63,6 @@ impl Core {
             frames: FrameDecoder::new(limits),
             hung_up: false,
             in_flight: false,
-            peer_limit: false,
         }
     }
 
@@ -119,13 +115,15 @@ impl Core {
         }
         self.drop_line();
         let at = self.buf.len();
-        match encode(&self.limits, &mut self.buf) {
-            Err(EncodeError::TooLong { .. }) if !self.peer_limit => {
-                self.peer_limit = true;
-                self.limits.max_command = self.env().asterisk_version().command_limit();
-                encode(&self.limits, &mut self.buf)?;
+        if let Err(e) = encode(&self.limits, &mut self.buf) {
+            // Too long for the limit every version takes: try the peer's own,
+            // if higher (then kept for the lines after).
+            let peer = self.env().asterisk_version().command_limit();
+            if !matches!(e, EncodeError::TooLong { .. }) || peer <= self.limits.max_command {
+                return Err(e.into());
             }
-            encoded => encoded?,
+            self.limits.max_command = peer;
+            encode(&self.limits, &mut self.buf)?;
         }
         self.line_at = Some(at);
         let line = &self.buf[at..];

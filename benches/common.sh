@@ -1,0 +1,40 @@
+# Sourced by the benchmark scripts (needs $bench, the agi-bench binary).
+
+# Loads a server for 2 s, not counted, so that the measured run does not pay
+# for faulting in its heap: port workload conns [load generator options].
+warm_up() {
+    taskset -c 0 "$bench" fastagi 127.0.0.1:"$1" --workload "$2" --conns "$3" --seconds 2 --label warm-up "${@:4}" >/dev/null
+}
+
+# Waits until the server with this pid takes connections on its port (up to
+# 20 s): pid port. A server that exited is an error even if some other
+# process answers on the port (a leftover of an earlier run).
+wait_started() {
+    local _
+    for _ in $(seq 400); do
+        if (exec 3<>/dev/tcp/127.0.0.1/"$2") 2>/dev/null; then
+            kill -0 "$1" 2>/dev/null && return
+            break
+        fi
+        sleep 0.05
+    done
+    echo "the server on port $2 (pid $1) did not start" >&2
+    exit 1
+}
+
+# Runs a server under callgrind for a number of sessions of a workload, then
+# stops it: profile-file workload sessions port server-command... Extra
+# valgrind options in $CALLGRIND_OPTIONS. Sets $running while the server
+# runs, for the caller's exit trap. The probe of wait_started is one empty
+# connection, the same in every run, so it cancels between two runs.
+under_callgrind() {
+    local file=$1 workload=$2 sessions=$3 port=$4 line
+    shift 4
+    # shellcheck disable=SC2086
+    valgrind --tool=callgrind ${CALLGRIND_OPTIONS:-} --callgrind-out-file="$file" "$@" >/dev/null 2>&1 &
+    running=$!
+    wait_started $running "$port"
+    line=$("$bench" fastagi 127.0.0.1:"$port" --workload "$workload" --conns 16 --seconds 3600 --sessions "$sessions" --label callgrind)
+    kill $running; wait $running 2>/dev/null || true; running=
+    case $line in *" errors=0 "*) ;; *) echo "load errors: $line" >&2; exit 1 ;; esac
+}
