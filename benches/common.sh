@@ -1,4 +1,17 @@
-# Sourced by the benchmark scripts (needs $bench, the agi-bench binary).
+# Sourced by the benchmark scripts, from the workspace's root.
+
+bench=target/release/agi-bench
+
+# For the scripts that run servers under callgrind: valgrind at hand,
+# agi-bench built, a scratch directory $out, and an exit trap that stops
+# the server still $running and removes $out. Argument: the script's name.
+callgrind_setup() {
+    command -v valgrind >/dev/null || { echo "$1 needs valgrind" >&2; exit 1; }
+    cargo build --quiet --release -p agi-bench
+    out=$(mktemp -d)
+    running=
+    trap 'kill $running 2>/dev/null || true; rm -rf "$out"' EXIT
+}
 
 # Loads a server for 2 s, not counted, so that the measured run does not pay
 # for faulting in its heap: port workload conns [load generator options].

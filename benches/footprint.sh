@@ -22,13 +22,8 @@ cd "$(dirname "$0")/.."
 secs=${1:-4}
 rounds=${ROUNDS:-7}
 sessions=2000
-command -v valgrind >/dev/null || { echo "footprint.sh needs valgrind" >&2; exit 1; }
-cargo build --quiet --release -p agi-bench
-bench=target/release/agi-bench
-out=$(mktemp -d)
-running=
-trap 'kill $running 2>/dev/null || true; rm -rf "$out"' EXIT
 . benches/common.sh
+callgrind_setup footprint.sh
 
 servers=(raw distinct same chan lib)
 command_of() { # server port -> the server's command line

@@ -13,13 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000}
-command -v valgrind >/dev/null || { echo "instructions.sh needs valgrind" >&2; exit 1; }
-cargo build --quiet --release -p agi-bench
-bench=target/release/agi-bench
-out=$(mktemp -d)
-running=
-trap 'kill $running 2>/dev/null || true; rm -rf "$out"' EXIT
 . benches/common.sh
+callgrind_setup instructions.sh
 
 count() { # server workload sessions port -> total instructions of the server
     local file="$out/callgrind.out" total

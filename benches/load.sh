@@ -19,11 +19,10 @@ secs=${1:-5}
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 cargo build --quiet --release -p agi-bench
 cargo build --quiet --release -p agi-workspace --example voicemail-router
-bench=target/release/agi-bench
+. benches/common.sh
 router=target/release/examples/voicemail-router
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-. benches/common.sh
 
 start() { # label port command...
     local label=$1 port=$2; shift 2
