@@ -124,17 +124,18 @@ pub(crate) fn run<'a>(
             (span, router.find_bytes(split_script(&script).0))
         };
         let Some(handler) = handler else {
-            span.in_scope(|| {
-                tracing::warn!(
-                    "no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)"
-                );
-            });
+            tracing::warn!(
+                parent: &span,
+                "no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)"
+            );
             // Rare: boxed so that its buffer and timer do not enlarge every
             // session's task.
             Box::pin(close(chan).instrument(span)).await;
             return;
         };
-        span.in_scope(|| tracing::debug!("session starts"));
+        // Events name the span as parent rather than entering it: without a
+        // subscriber that is one level check, not an enter and an exit.
+        tracing::debug!(parent: &span, "session starts");
         let mut idle = config.idle_timeout.map(|limit| {
             let (watch, activity) = IdleWatch::new(limit);
             chan.watch_activity(activity);
@@ -150,6 +151,7 @@ pub(crate) fn run<'a>(
             .session_timeout
             .map(|after| (after, Box::pin(tokio::time::sleep(after))));
         let result = std::future::poll_fn(|cx| {
+            let _log = PanicLog(&span);
             if let Poll::Ready(result) = Pin::new(&mut call).poll(cx) {
                 return Poll::Ready(result);
             }
@@ -169,10 +171,24 @@ pub(crate) fn run<'a>(
         })
         .await;
         drop(call);
-        span.in_scope(|| match result {
-            Ok(()) => tracing::debug!("session ends"),
-            Err(e) => tracing::warn!(error = %e, "handler failed; connection closed"),
-        });
+        match result {
+            Ok(()) => tracing::debug!(parent: &span, "session ends"),
+            Err(e) => {
+                tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
+            }
+        }
+    }
+}
+
+/// Logs a handler's panic in the session's span while it unwinds through
+/// the session's poll (tokio then catches it and the server goes on).
+struct PanicLog<'a>(&'a tracing::Span);
+
+impl Drop for PanicLog<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(parent: self.0, "the handler panicked; connection closed");
+        }
     }
 }
 

@@ -1,0 +1,144 @@
+//! The server's logs: one span per session naming the peer, Asterisk's
+//! unique id and the script, around every line the session logs. (Its own
+//! test binary: the log collector is installed for the test's thread.)
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agi_client::server::{Router, Server, ServerConfig, Session};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Collects formatted log lines.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Runs one session of `script` (uniqueid `uid`), answering a NOOP if the
+/// handler sends one, until the server closes the connection.
+async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let peer = stream.local_addr().unwrap().to_string();
+    let (r, mut w) = stream.into_split();
+    let env = format!(
+        "agi_network: yes\nagi_network_script: {script}\nagi_uniqueid: {uid}\nagi_version: 22.6.0\n\n"
+    );
+    w.write_all(env.as_bytes()).await.unwrap();
+    let mut r = BufReader::new(r);
+    let mut line = String::new();
+    let read = async {
+        while r.read_line(&mut line).await.unwrap() > 0 {
+            if line == "NOOP\n" {
+                w.write_all(b"200 result=0\n").await.unwrap();
+            }
+            line.clear();
+        }
+        let _ = r.read_to_end(&mut Vec::new()).await;
+    };
+    tokio::time::timeout(Duration::from_secs(3), read)
+        .await
+        .expect("the server closes the session");
+    peer
+}
+
+#[tokio::test]
+async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let router = Router::new()
+        .route("works", |mut s: Session| async move { s.chan.noop().await })
+        .route("fails", |mut s: Session| async move {
+            s.chan.noop().await?;
+            Err::<(), agi_client::server::BoxError>("database down".into())
+        })
+        .route("panics", |mut s: Session| async move {
+            s.chan.noop().await?;
+            if true {
+                panic!("handler bug");
+            }
+            Ok::<(), agi_client::Error>(())
+        });
+    let config = ServerConfig {
+        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(config, router).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve_until(async move {
+        let _ = stopped.await;
+    }));
+
+    let works = session(addr, "works", "1700000000.1").await;
+    let fails = session(addr, "fails?x=1", "1700000000.2").await;
+    let unknown = session(addr, "nobody", "1700000000.3").await;
+    let panicked = session(addr, "panics", "1700000000.4").await;
+    // A health check: connects and closes without a byte.
+    drop(TcpStream::connect(addr).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stop.send(()).unwrap();
+    task.await.unwrap();
+
+    let text = lines.text();
+    let span = |peer: &str, uid: &str, script: &str| {
+        format!("agi{{peer={peer} uniqueid={uid} script={script}}}")
+    };
+    let logged = |level: &str, span: &str, message: &str| {
+        text.lines()
+            .any(|l| l.contains(level) && l.contains(span) && l.contains(message))
+    };
+    let ok = span(&works, "1700000000.1", "works");
+    assert!(logged("DEBUG", &ok, "session starts"), "{text}");
+    assert!(logged("DEBUG", &ok, "session ends"), "{text}");
+    let failed = span(&fails, "1700000000.2", "fails?x=1");
+    assert!(logged("DEBUG", &failed, "session starts"), "{text}");
+    assert!(
+        logged(
+            "WARN",
+            &failed,
+            "handler failed; connection closed error=database down"
+        ),
+        "{text}"
+    );
+    let none = span(&unknown, "1700000000.3", "nobody");
+    assert!(
+        logged("WARN", &none, "no handler for this script"),
+        "{text}"
+    );
+    let bug = span(&panicked, "1700000000.4", "panics");
+    assert!(logged("ERROR", &bug, "the handler panicked"), "{text}");
+    // The health check is logged at DEBUG only.
+    assert!(
+        logged("DEBUG", "", "connection closed before sending anything"),
+        "{text}"
+    );
+    let warnings = text
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"));
+    assert_eq!(warnings.count(), 3, "{text}");
+    // The lines sent and received (at TRACE) are inside the span too.
+    assert!(logged("TRACE", &ok, "> NOOP"), "{text}");
+    assert!(logged("TRACE", &ok, "< 200 result=0"), "{text}");
+}
