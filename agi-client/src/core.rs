@@ -133,6 +133,7 @@ impl Core {
     }
 
     /// The command line being written (empty when none is).
+    #[cfg(feature = "tokio")]
     pub(crate) fn line(&self) -> &[u8] {
         match self.line_at {
             Some(at) => &self.buf[at..],
@@ -175,21 +176,41 @@ impl Core {
     /// reply is in (the outcome is in `exchange`), `false` while more bytes
     /// are needed.
     ///
+    /// `HANGUP` lines already buffered after the reply are consumed too, so
+    /// that the hangup is known as soon as it arrived rather than at the
+    /// next command; the parser decides what a `HANGUP` line is, and
+    /// anything else stays for the next command's exchange.
+    ///
     /// Through `dyn`: the loop every reply goes through is compiled once
     /// rather than once per command type (less code and fewer distinct
     /// lines of it per session, for an indirect call per frame).
     pub(crate) fn poll_reply(&mut self, exchange: &mut dyn Steps) -> Result<bool, Error> {
         self.drop_line();
+        // The outcome, once the exchange is over.
+        let mut over: Option<Result<(), Failure>> = None;
         loop {
             let input = &self.buf[self.start..];
-            if input.is_empty() {
-                // Nothing to parse until the next read (the usual case
-                // right after writing the command).
-                return Ok(false);
-            }
-            let (step, consumed) = match self.frames.decode(input)? {
-                Status::Partial => return Ok(false),
-                Status::Complete { value, consumed } => (exchange.step(value), consumed),
+            // Empty input is the usual case right after writing the command,
+            // and after the reply.
+            let decoded = if input.is_empty() {
+                Ok(Status::Partial)
+            } else {
+                self.frames.decode(input)
+            };
+            let (step, consumed) = match (decoded, &over) {
+                (Ok(Status::Complete { value, consumed }), None) => {
+                    (exchange.step(value), consumed)
+                }
+                (Ok(Status::Partial), None) => return Ok(false),
+                (Err(e), None) => return Err(e.into()),
+                (
+                    Ok(Status::Complete {
+                        value: Frame::Hangup,
+                        consumed,
+                    }),
+                    Some(_),
+                ) => (Progress::Hangup, consumed),
+                (_, Some(_)) => break,
             };
             trace_in(&input[..consumed]);
             self.start += consumed;
@@ -198,43 +219,21 @@ impl Core {
                 Progress::Interim => {}
                 Progress::Done => {
                     self.in_flight = false;
-                    self.drain_hangups();
-                    return Ok(true);
+                    over = Some(Ok(()));
                 }
                 Progress::Failed(failure) => {
                     self.in_flight = false;
-                    self.drain_hangups();
                     if failure.is_dead_channel() {
                         self.hung_up = true;
                     }
-                    return Err(failure.into());
+                    over = Some(Err(failure));
                 }
             }
         }
-    }
-
-    /// Consumes `HANGUP` lines already buffered after a reply, so that the
-    /// hangup is known as soon as it arrived rather than at the next command.
-    /// The parser decides what a `HANGUP` line is; anything else stays for
-    /// the next command's exchange (a fresh decoder leaves `frames` as is).
-    #[inline]
-    fn drain_hangups(&mut self) {
-        // The usual case: nothing buffered after the reply.
-        if self.start != self.buf.len() {
-            self.drain_buffered_hangups();
-        }
-    }
-
-    #[cold]
-    fn drain_buffered_hangups(&mut self) {
-        while let Ok(Status::Complete {
-            value: Frame::Hangup,
-            consumed,
-        }) = FrameDecoder::new(self.limits).decode(self.input())
-        {
-            trace_in(&self.input()[..consumed]);
-            self.start += consumed;
-            self.note_hangup();
+        match over {
+            Some(Ok(())) => Ok(true),
+            Some(Err(failure)) => Err(failure.into()),
+            None => Ok(false),
         }
     }
 

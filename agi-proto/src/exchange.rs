@@ -63,7 +63,21 @@ impl<'c, C: Command> Exchange<'c, C> {
     }
 
     /// Takes the next frame read from the peer.
+    #[inline]
     pub fn step(&mut self, frame: Frame<'_>) -> Step<C::Output> {
+        // The usual frame first, inline; the rest out of line, so that the
+        // code each command type runs per reply stays small.
+        if let (Frame::Reply(reply), None) = (&frame, &self.pending) {
+            if reply.code() != 100 {
+                return self.reply(reply);
+            }
+        }
+        self.step_rare(frame)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn step_rare(&mut self, frame: Frame<'_>) -> Step<C::Output> {
         if let Some(outcome) = self.pending.take() {
             return match frame {
                 Frame::Hangup => {
@@ -89,6 +103,7 @@ impl<'c, C: Command> Exchange<'c, C> {
         }
     }
 
+    #[inline]
     fn reply(&mut self, reply: &Reply<'_>) -> Step<C::Output> {
         let outcome = self.command.parse_reply(reply);
         if self.command.usage_follows(reply) {
