@@ -1,5 +1,6 @@
 //! A FastAGI service with several scripts: routing by path, query-string
-//! arguments, one handler per script, graceful shutdown on Ctrl-C.
+//! arguments, one handler per script, graceful shutdown on Ctrl-C or
+//! SIGTERM.
 //!
 //! ```text
 //! ; an IVR menu, prompts in French
@@ -85,14 +86,23 @@ async fn main() -> std::io::Result<()> {
         ..ServerConfig::default()
     };
     let server = Server::bind(config, router).await?;
-    let report = server
-        .serve_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+    let report = server.serve_until(stop_signal()).await;
     eprintln!(
         "stopped: {} calls finished, {} cut",
         report.finished, report.cut
     );
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and Kubernetes send to stop a service).
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

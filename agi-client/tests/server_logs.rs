@@ -95,8 +95,14 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let fails = session(addr, "fails?x=1", "1700000000.2").await;
     let unknown = session(addr, "nobody", "1700000000.3").await;
     let panicked = session(addr, "panics", "1700000000.4").await;
-    // A health check: connects and closes without a byte.
+    // The peer's bytes are escaped in the log (no terminal escapes).
+    let odd = session(addr, "works", "17\x1b[2J.5").await;
+    // Health checks: one closes with FIN, one with RST (a zero linger, as
+    // some load balancers do), neither sending a byte.
     drop(TcpStream::connect(addr).await.unwrap());
+    let reset = TcpStream::connect(addr).await.unwrap();
+    rustix::net::sockopt::set_socket_linger(&reset, Some(Duration::ZERO)).unwrap();
+    drop(reset);
     tokio::time::sleep(Duration::from_millis(50)).await;
     stop.send(()).unwrap();
     task.await.unwrap();
@@ -112,28 +118,28 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let ok = span(&works, "1700000000.1", "works");
     assert!(logged("DEBUG", &ok, "session starts"), "{text}");
     assert!(logged("DEBUG", &ok, "session ends"), "{text}");
-    let failed = span(&fails, "1700000000.2", "fails?x=1");
+    // The query string is not logged (the span ends after the path).
+    let failed = span(&fails, "1700000000.2", "fails");
     assert!(logged("DEBUG", &failed, "session starts"), "{text}");
-    assert!(
-        logged(
-            "WARN",
-            &failed,
-            "handler failed; connection closed error=database down"
-        ),
-        "{text}"
-    );
+    let error = "handler failed; connection closed error=database down";
+    assert!(logged("WARN", &failed, error), "{text}");
     let none = span(&unknown, "1700000000.3", "nobody");
     assert!(
         logged("WARN", &none, "no handler for this script"),
         "{text}"
     );
     let bug = span(&panicked, "1700000000.4", "panics");
-    assert!(logged("ERROR", &bug, "the handler panicked"), "{text}");
-    // The health check is logged at DEBUG only.
-    assert!(
-        logged("DEBUG", "", "connection closed before sending anything"),
-        "{text}"
-    );
+    let panic = "the handler panicked; connection closed panic=handler bug";
+    assert!(logged("ERROR", &bug, panic), "{text}");
+    let escaped = span(&odd, r"17\x1b[2J.5", "works");
+    assert!(logged("DEBUG", &escaped, "session starts"), "{text}");
+    assert!(!text.contains('\x1b'), "{text}");
+    // Both health checks are logged at DEBUG only.
+    let quiet = "connection closed before sending anything";
+    let checks = text
+        .lines()
+        .filter(|l| l.contains("DEBUG") && l.contains(quiet));
+    assert_eq!(checks.count(), 2, "{text}");
     let warnings = text
         .lines()
         .filter(|l| l.contains("WARN") || l.contains("ERROR"));

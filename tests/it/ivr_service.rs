@@ -3,7 +3,7 @@
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::child::service;
+use crate::child::{HeldCall, service, stop_mid_call};
 use crate::voicemail_router::pump_tcp;
 
 fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str, &str)]) {
@@ -56,4 +56,30 @@ fn menu_and_lookup_scripts() {
         "555",
         &[("DATABASE GET callers 555", "200 result=0")],
     );
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the service gracefully: new calls are
+/// refused, the call in flight finishes, and the exit reports it.
+#[test]
+fn stop_signals_let_the_call_in_flight_finish() {
+    for signal in ["INT", "TERM"] {
+        let service = service("ivr_service", &[]);
+        let env = [
+            ("agi_network", "yes"),
+            ("agi_network_script", "lookup"),
+            ("agi_callerid", "102"),
+            ("agi_version", "22.6.0"),
+        ];
+        let mut call = HeldCall::start(service.addr, &env);
+        call.expect("DATABASE GET callers 102");
+        let err = stop_mid_call(service, signal, call, |call| {
+            call.reply("200 result=1 (Peter)");
+            call.expect("SET VARIABLE CALLERID(name) Peter");
+            call.reply("200 result=1");
+        });
+        assert!(
+            err.contains("stopped: 1 calls finished, 0 cut"),
+            "SIG{signal}: {err}"
+        );
+    }
 }

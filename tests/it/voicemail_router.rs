@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::child::{example, service, wait};
+use crate::child::{HeldCall, example, service, stop_mid_call, wait};
 
 const DEAD: &str = "511 Command Not Permitted on a dead channel or intercept routine";
 
@@ -347,4 +347,28 @@ fn fastagi_service_seed_scenarios() {
     for call in seed_calls() {
         pump_tcp(fake(&call, true), service.addr);
     }
+}
+
+/// In FastAGI mode SIGTERM stops the router gracefully: the call in flight
+/// (here waiting on its Dial) finishes, and the exit reports it.
+#[test]
+fn fastagi_service_stops_gracefully_on_sigterm() {
+    let service = service("voicemail-router", &["--listen"]);
+    let env = [
+        ("agi_network", "yes"),
+        ("agi_network_script", "voicemail-router"),
+        ("agi_extension", "101"),
+        ("agi_arg_1", "101"),
+        ("agi_version", "22.5.2"),
+    ];
+    let mut call = HeldCall::start(service.addr, &env);
+    call.expect("EXEC Dial SIP/bob,5");
+    let err = stop_mid_call(service, "TERM", call, |call| {
+        call.reply("200 result=0");
+        call.expect("GET VARIABLE DIALSTATUS");
+        call.reply("200 result=1 (ANSWER)");
+        call.expect("HANGUP");
+        call.reply("200 result=1");
+    });
+    assert!(err.contains("finished=1 cut=0"), "{err}");
 }

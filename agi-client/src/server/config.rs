@@ -29,10 +29,12 @@ pub struct ServerConfig {
     /// Address to listen on. Default `127.0.0.1:4573`: reachable from this
     /// machine only until you choose otherwise.
     pub bind: SocketAddr,
-    /// Peers allowed to connect (exact addresses); others are closed before
-    /// anything is read. `None` allows all.
+    /// Peers allowed to connect (exact addresses; an IPv4 peer reaching a
+    /// dual-stack `[::]` listener matches its IPv4 address); others are
+    /// closed before anything is read. `None` allows all.
     pub allow: Option<Vec<IpAddr>>,
-    /// Sessions served at once. Default 4096.
+    /// Sessions served at once (at least 1: `Server::bind` refuses 0).
+    /// Default 4096.
     pub max_sessions: usize,
     /// What to do with connections beyond `max_sessions`. Default `Wait`.
     pub overflow: Overflow,
@@ -59,6 +61,15 @@ pub struct ServerConfig {
     pub idle_timeout: Option<Duration>,
     /// Longest life of one session's handler; `None` for no limit.
     pub session_timeout: Option<Duration>,
+    /// TCP keepalive: after this long without traffic the kernel probes the
+    /// peer (every quarter of it, at least 1 s, four times), and a session
+    /// whose peer's host died or became unreachable fails instead of
+    /// holding its slot forever (a command in flight, a long `Dial`, has no
+    /// other deadline by default). Live peers answer the probes from their
+    /// kernel: a quiet call is not cut. Set on the listening socket, which
+    /// accepted sockets inherit on Linux and the BSDs (no cost per
+    /// session). Default 60 s; `None` leaves the system's setting (off).
+    pub keepalive: Option<Duration>,
     /// How long sessions in flight may finish after shutdown starts.
     /// Default 30 s.
     pub shutdown_grace: Duration,
@@ -78,6 +89,7 @@ impl Default for ServerConfig {
             },
             idle_timeout: Some(Duration::from_secs(60)),
             session_timeout: None,
+            keepalive: Some(Duration::from_secs(60)),
             shutdown_grace: Duration::from_secs(30),
         }
     }

@@ -7,8 +7,10 @@
 //! copies it whole; a task of a few hundred bytes instead of nearly two
 //! kilobytes is measurably cheaper to spawn, poll and free.)
 
+use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::task::Poll;
@@ -38,7 +40,8 @@ pub(crate) fn open<'a>(
     // as large as its largest step, and this one is usually over at once.
     async move {
         if let Some(allow) = &config.allow {
-            if !allow.contains(&peer.ip()) {
+            // `::ffff:a.b.c.d` on a dual-stack listener is `a.b.c.d`.
+            if !allow.contains(&peer.ip().to_canonical()) {
                 tracing::warn!(%peer, "connection refused: peer not on the allow-list");
                 return None;
             }
@@ -118,10 +121,18 @@ pub(crate) fn run<'a>(
         let (span, handler) = {
             let env = chan.env();
             let script = env.network_script().unwrap_or_default();
-            // Fields are formatted only when a subscriber records them.
+            let path = split_script(&script).0;
             let uniqueid = env.uniqueid().unwrap_or_default();
-            let span = tracing::info_span!("agi", %peer, %uniqueid, %script);
-            (span, router.find_bytes(split_script(&script).0))
+            // Fields are formatted only when a subscriber records them;
+            // escaped, as they are the peer's bytes. The script's query
+            // string is left out: the dialplan may put caller data there.
+            let span = tracing::info_span!(
+                "agi",
+                %peer,
+                uniqueid = %uniqueid.escape_ascii(),
+                script = %path.escape_ascii(),
+            );
+            (span, router.find_bytes(path))
         };
         let Some(handler) = handler else {
             tracing::warn!(
@@ -150,10 +161,18 @@ pub(crate) fn run<'a>(
         let mut limit = config
             .session_timeout
             .map(|after| (after, Box::pin(tokio::time::sleep(after))));
+        let mut panicked = None;
         let result = std::future::poll_fn(|cx| {
-            let _log = PanicLog(&span);
-            if let Poll::Ready(result) = Pin::new(&mut call).poll(cx) {
-                return Poll::Ready(result);
+            // A panic ends only this session, and its message reaches the
+            // log inside the session's span (not only the panic hook's
+            // stderr). The future is dropped right after, never polled again.
+            match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut call).poll(cx))) {
+                Ok(Poll::Ready(result)) => return Poll::Ready(result),
+                Ok(Poll::Pending) => {}
+                Err(payload) => {
+                    panicked = Some(payload);
+                    return Poll::Ready(Ok(()));
+                }
             }
             if let Some(idle) = &mut idle {
                 if let Poll::Ready(limit) = idle.poll_expired(cx) {
@@ -171,6 +190,11 @@ pub(crate) fn run<'a>(
         })
         .await;
         drop(call);
+        if let Some(payload) = panicked {
+            let panic = panic_message(payload.as_ref());
+            tracing::error!(parent: &span, %panic, "the handler panicked; connection closed");
+            return;
+        }
         match result {
             Ok(()) => tracing::debug!(parent: &span, "session ends"),
             Err(e) => {
@@ -180,15 +204,14 @@ pub(crate) fn run<'a>(
     }
 }
 
-/// Logs a handler's panic in the session's span while it unwinds through
-/// the session's poll (tokio then catches it and the server goes on).
-struct PanicLog<'a>(&'a tracing::Span);
-
-impl Drop for PanicLog<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            tracing::error!(parent: self.0, "the handler panicked; connection closed");
-        }
+/// The message a panic was given (`panic!("...")`), when it has one.
+#[cold]
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    match payload.downcast_ref::<&'static str>() {
+        Some(text) => text,
+        None => payload
+            .downcast_ref::<String>()
+            .map_or("(no message)", String::as_str),
     }
 }
 

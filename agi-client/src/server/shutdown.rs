@@ -4,6 +4,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
@@ -31,8 +32,15 @@ impl Server {
     /// Binds `config.bind` with `config.backlog`.
     ///
     /// # Errors
-    /// When the address cannot be bound.
+    /// When the address cannot be bound, and `InvalidInput` for
+    /// `max_sessions` 0 (a server that could never serve).
     pub async fn bind(config: ServerConfig, router: Router) -> io::Result<Server> {
+        if config.max_sessions == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_sessions must be at least 1",
+            ));
+        }
         let socket = match config.bind {
             SocketAddr::V4(_) => TcpSocket::new_v4()?,
             SocketAddr::V6(_) => TcpSocket::new_v6()?,
@@ -41,6 +49,9 @@ impl Server {
         // Accepted sockets inherit it where the system allows (see
         // `conn::NodelayInherited`): commands are not held back by Nagle.
         socket.set_nodelay(true)?;
+        if let Some(idle) = config.keepalive {
+            set_keepalive(&socket, idle)?;
+        }
         socket.bind(config.bind)?;
         let listener = socket.listen(config.backlog)?;
         tracing::info!(addr = %listener.local_addr()?, "FastAGI server listening");
@@ -72,6 +83,8 @@ impl Server {
     pub async fn serve_until(self, shutdown: impl Future<Output = ()>) -> ShutdownReport {
         let shared = self.shared;
         tokio::pin!(shutdown);
+        // Accept failures in a row (out of descriptors and the like).
+        let mut failures: u32 = 0;
         loop {
             if shared.config.overflow == Overflow::Wait
                 && shared.active() >= shared.config.max_sessions
@@ -88,13 +101,28 @@ impl Server {
                 accepted = self.listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
-                        // Out of descriptors and the like: keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        // Out of descriptors and the like: keep serving,
+                        // retrying ever more slowly (10 ms doubling to 1 s)
+                        // and logging the 1st, 2nd, 4th, 8th... failure in
+                        // a row rather than each.
+                        failures = failures.saturating_add(1);
+                        if failures.is_power_of_two() {
+                            tracing::warn!(error = %e, failures, "accept failed");
+                        }
+                        let pause = Duration::from_millis(10 << (failures.min(8) - 1));
+                        tokio::select! {
+                            biased;
+                            () = &mut shutdown => break,
+                            () = tokio::time::sleep(pause.min(Duration::from_secs(1))) => {}
+                        }
                         continue;
                     }
                 },
             };
+            if failures > 0 {
+                tracing::info!(failures, "accepting again");
+                failures = 0;
+            }
             let Some(session) = shared.try_admit() else {
                 tracing::warn!(%peer, "connection refused: max_sessions reached");
                 continue;
@@ -111,4 +139,25 @@ impl Server {
         tracing::info!(finished, cut, "shutdown complete");
         ShutdownReport { finished, cut }
     }
+}
+
+/// TCP keepalive on the listening socket, for the accepted ones to inherit:
+/// probes after `idle` of silence, then every quarter of it (at least 1 s),
+/// four unanswered probes ending the connection.
+fn set_keepalive(socket: &TcpSocket, idle: Duration) -> io::Result<()> {
+    use rustix::net::sockopt;
+    let idle = idle.max(Duration::from_secs(1));
+    sockopt::set_socket_keepalive(socket, true)?;
+    #[cfg(not(any(
+        target_os = "haiku",
+        target_os = "nto",
+        target_os = "openbsd",
+        target_os = "redox"
+    )))]
+    {
+        sockopt::set_tcp_keepidle(socket, idle)?;
+        sockopt::set_tcp_keepintvl(socket, (idle / 4).max(Duration::from_secs(1)))?;
+        sockopt::set_tcp_keepcnt(socket, 4)?;
+    }
+    Ok(())
 }
