@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use agi_client::Options;
 use agi_client::server::{BoxError, Handler, Overflow, Router, Server, ServerConfig, Session};
@@ -51,6 +51,14 @@ impl Asterisk {
             tokio::time::sleep(delay).await;
         }
         self.writer.write_all(reply.as_bytes()).await.unwrap();
+    }
+
+    /// As `expect`, failing when the command has not come within 2 s (a
+    /// session never served, left waiting in the backlog).
+    async fn expect_soon(&mut self, command: &str, reply: &str) {
+        tokio::time::timeout(Duration::from_secs(2), self.expect(command, reply))
+            .await
+            .unwrap_or_else(|_| panic!("no {command:?} within 2 s"));
     }
 
     /// How long the server takes to close the connection (at most 3 s).
@@ -193,14 +201,27 @@ async fn handlers_on_own_types_keep_state_across_sessions() {
     assert_eq!(report.cut, 0);
 }
 
+/// An unknown script's connection is closed cleanly: nothing is sent, the
+/// peer reads the end of the stream (a FIN, not a reset), and what Asterisk
+/// still sends after it (its `HANGUP`) is read by the server, not answered
+/// with a reset.
 #[tokio::test]
 async fn unknown_script_is_closed_cleanly() {
     let (addr, _stop, _task) = start(config(), greeter()).await;
     let mut a = Asterisk::connect(addr, "nope").await;
+    let mut received = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_secs(2), a.reader.read_to_end(&mut received)).await;
     assert!(
-        a.closed_within(Duration::from_secs(2)).await,
-        "closed, not left hanging"
+        matches!(closed, Ok(Ok(0))),
+        "{closed:?}, after {received:?}"
     );
+    // The server is still reading (for up to 500 ms): a HANGUP now is
+    // taken, where a closed socket would answer it with a reset.
+    a.writer.write_all(b"HANGUP\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let error = a.writer.as_ref().take_error().unwrap();
+    assert!(error.is_none(), "the connection was reset: {error:?}");
 }
 
 #[tokio::test]
@@ -214,6 +235,10 @@ async fn fallback_serves_unknown_paths() {
         .await;
 }
 
+/// A peer off the allow-list is closed before anything is read: one that
+/// sends nothing is closed at once (end of stream), well inside the 300 ms
+/// environment deadline rather than at it, and one that sends its
+/// environment gets no command. A peer on the list is served.
 #[tokio::test]
 async fn allow_list_refuses_other_peers_before_reading() {
     let config = ServerConfig {
@@ -221,8 +246,24 @@ async fn allow_list_refuses_other_peers_before_reading() {
         ..config()
     };
     let (addr, _stop, _task) = start(config, greeter()).await;
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut received = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_secs(2), silent.read_to_end(&mut received)).await;
+    let after = started.elapsed();
+    assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
+    assert!(
+        after < Duration::from_millis(150),
+        "closed after {after:?}: it waited for an environment"
+    );
     let mut a = Asterisk::connect(addr, "other").await;
-    assert!(a.closed_within(Duration::from_secs(2)).await);
+    let mut received = Vec::new();
+    // A reset, its environment unread, or a FIN: either way nothing sent.
+    let closed =
+        tokio::time::timeout(Duration::from_secs(2), a.reader.read_to_end(&mut received)).await;
+    assert!(closed.is_ok(), "left open");
+    assert!(received.is_empty(), "served: {received:?}");
 
     let config = ServerConfig {
         allow: Some(vec![Ipv4Addr::LOCALHOST.into()]),
@@ -376,41 +417,127 @@ async fn environment_in_pieces_within_the_deadline_is_served() {
     assert!(peer.closed_within(Duration::from_secs(2)).await);
 }
 
-#[tokio::test]
-async fn handler_errors_and_panics_end_only_their_session() {
-    let served = Arc::new(AtomicUsize::new(0));
-    let s2 = Arc::clone(&served);
-    let router = Router::new()
+/// Each handler sends one NOOP, then: "fails" returns an error, "panics"
+/// panics, and "works" sends a second NOOP and counts itself in `served`.
+fn faulty(served: &Arc<AtomicUsize>) -> Router {
+    let served = Arc::clone(served);
+    Router::new()
         .route("fails", |mut s: Session| async move {
             s.chan.noop().await?;
             Err::<(), agi_client::server::BoxError>("database down".into())
         })
-        .route("panics", |_s: Session| async move {
+        .route("panics", |mut s: Session| async move {
+            s.chan.noop().await?;
             if true {
                 panic!("handler bug");
             }
             Ok::<(), agi_client::Error>(())
         })
         .route("works", move |mut s: Session| {
-            let served = Arc::clone(&s2);
+            let served = Arc::clone(&served);
             async move {
+                s.chan.noop().await?;
                 s.chan.noop().await?;
                 served.fetch_add(1, Ordering::SeqCst);
                 Ok::<_, agi_client::Error>(())
             }
-        });
-    let (addr, stop, task) = start(config(), router).await;
+        })
+}
+
+/// A failing and a panicking handler end only their own session: a session
+/// in the middle of its call meanwhile (one NOOP answered, the handler
+/// waiting for the reply to its second) goes on and ends normally, and the
+/// server serves the next caller.
+#[tokio::test]
+async fn handler_errors_and_panics_end_only_their_session() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let (addr, stop, task) = start(config(), faulty(&served)).await;
+    let mut busy = Asterisk::connect(addr, "works").await;
+    busy.expect("NOOP", "200 result=0\n").await;
+    let mut line = String::new();
+    busy.reader.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "NOOP\n");
+
     let mut a = Asterisk::connect(addr, "fails").await;
     a.expect("NOOP", "200 result=0\n").await;
     assert!(a.closed_within(Duration::from_secs(2)).await);
     let mut b = Asterisk::connect(addr, "panics").await;
+    b.expect("NOOP", "200 result=0\n").await;
     assert!(b.closed_within(Duration::from_secs(2)).await);
+
+    // The second NOOP's reply reaches the handler, which ends normally.
+    busy.writer.write_all(b"200 result=0\n").await.unwrap();
+    assert!(busy.closed_within(Duration::from_secs(2)).await);
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        1,
+        "the session in flight ended early"
+    );
+
     let mut c = Asterisk::connect(addr, "works").await;
     c.expect("NOOP", "200 result=0\n").await;
+    c.expect("NOOP", "200 result=0\n").await;
     assert!(c.closed_within(Duration::from_secs(2)).await);
-    assert_eq!(served.load(Ordering::SeqCst), 1);
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    let (report, _) = shut_down(stop, task).await;
+    assert_eq!((report.finished, report.cut), (0, 0));
+}
+
+/// A panicking and a failing session give their slot back: with room for
+/// one session, a panic then an error, each with the next caller either
+/// waiting behind it (`Wait`) or coming after it (`Refuse`), and the caller
+/// after them is still served. The shutdown then has no session in flight:
+/// none finished during the grace period, none cut.
+#[tokio::test]
+async fn a_panic_or_an_error_gives_its_session_slot_back() {
+    for overflow in [Overflow::Refuse, Overflow::Wait] {
+        let served = Arc::new(AtomicUsize::new(0));
+        let config = ServerConfig {
+            max_sessions: 1,
+            overflow,
+            ..config()
+        };
+        let (addr, stop, task) = start(config, faulty(&served)).await;
+        // Under `Wait`, the next caller connects while the slot is taken
+        // and waits in the backlog; under `Refuse`, once it is free.
+        let queue = overflow == Overflow::Wait;
+        let mut panics = Asterisk::connect(addr, "panics").await;
+        let queued = if queue {
+            Some(Asterisk::connect(addr, "fails").await)
+        } else {
+            None
+        };
+        panics.expect("NOOP", "200 result=0\n").await;
+        assert!(panics.closed_within(Duration::from_secs(2)).await);
+
+        let mut fails = match queued {
+            Some(fails) => fails,
+            None => Asterisk::connect(addr, "fails").await,
+        };
+        let queued = if queue {
+            Some(Asterisk::connect(addr, "works").await)
+        } else {
+            None
+        };
+        fails.expect_soon("NOOP", "200 result=0\n").await;
+        assert!(fails.closed_within(Duration::from_secs(2)).await);
+
+        let mut works = match queued {
+            Some(works) => works,
+            None => Asterisk::connect(addr, "works").await,
+        };
+        works.expect_soon("NOOP", "200 result=0\n").await;
+        works.expect("NOOP", "200 result=0\n").await;
+        assert!(works.closed_within(Duration::from_secs(2)).await);
+        assert_eq!(served.load(Ordering::SeqCst), 1, "{overflow:?}");
+
+        let (report, took) = shut_down(stop, task).await;
+        assert_eq!((report.finished, report.cut), (0, 0), "{overflow:?}");
+        assert!(
+            took < Duration::from_millis(500),
+            "{overflow:?}: the shutdown waited for {took:?}"
+        );
+    }
 }
 
 /// Bytes that are not AGI end their connection at once, not at the
@@ -485,13 +612,22 @@ async fn hostile_bytes_end_only_their_connection_and_promptly() {
     assert_eq!(report.cut, 0);
 }
 
+/// At shutdown no new connection is accepted, a session in flight that
+/// finishes within `shutdown_grace` is reported finished, and one that does
+/// not is still open shortly before the grace period ends, then cut at its
+/// end (not earlier), and the shutdown completes.
 #[tokio::test]
 async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
     let router = Router::new().route("slow", |mut s: Session| async move {
         s.chan.noop().await?;
         s.chan.noop().await
     });
-    let (addr, stop, task) = start(config(), router).await;
+    let grace = Duration::from_secs(1);
+    let config = ServerConfig {
+        shutdown_grace: grace,
+        ..config()
+    };
+    let (addr, stop, task) = start(config, router).await;
     let mut done = Asterisk::connect(addr, "slow").await;
     done.expect("NOOP", "200 result=0\n").await;
     let mut a = Asterisk::connect(addr, "slow").await;
@@ -502,6 +638,7 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
     // not counted by it.
     done.expect("NOOP", "200 result=0\n").await;
     assert!(done.closed_within(Duration::from_secs(1)).await);
+    let stopped = Instant::now();
     stop.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
@@ -509,10 +646,27 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
         "no new connections after shutdown starts"
     );
     a.expect("NOOP", "200 result=0\n").await; // finishes within the grace period
-    // `stuck` never answers its second NOOP: cut at the 2 s deadline.
-    let report = task.await.unwrap();
+    assert!(a.closed_within(Duration::from_secs(1)).await);
+    // `stuck` never answers its second NOOP: still open 200 ms before the
+    // deadline...
+    let before_deadline = (grace - Duration::from_millis(200)).saturating_sub(stopped.elapsed());
+    assert!(
+        !stuck.closed_within(before_deadline).await,
+        "cut {:?} after the stop, before the grace period ended",
+        stopped.elapsed()
+    );
+    // ...and cut at it.
+    assert!(stuck.closed_within(Duration::from_secs(2)).await);
+    let cut_after = stopped.elapsed();
+    assert!(
+        cut_after >= grace && cut_after < grace + Duration::from_secs(1),
+        "cut {cut_after:?} after the stop"
+    );
+    let report = tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the shutdown did not complete after the cut")
+        .unwrap();
     assert_eq!((report.finished, report.cut), (1, 1));
-    assert!(stuck.closed_within(Duration::from_secs(1)).await);
 }
 
 /// A silent peer dropped at its deadline leaves a session in flight
@@ -627,6 +781,87 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
     }
     slow.expect("VERBOSE done", "200 result=1\n").await;
     assert!(slow.closed_within(Duration::from_secs(2)).await);
+}
+
+/// `session_timeout` bounds each session's handler from its own start, a
+/// command in flight included (which the idle timeout does not count): a
+/// handler that holds the call past it is closed near the limit, while a
+/// shorter session that started later and runs past that moment is
+/// unaffected.
+#[tokio::test]
+async fn session_timeout_closes_a_session_that_runs_too_long_only() {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&finished);
+    let router = Router::new()
+        .route("long", |mut s: Session| async move {
+            // Never answered: a command in flight, not idle.
+            s.chan.noop().await
+        })
+        .route("short", move |mut s: Session| {
+            let seen = Arc::clone(&seen);
+            async move {
+                s.chan.noop().await?;
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                s.chan.noop().await?;
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, agi_client::Error>(())
+            }
+        });
+    let limit = Duration::from_millis(600);
+    let config = ServerConfig {
+        session_timeout: Some(limit),
+        ..config()
+    };
+    let (addr, stop, task) = start(config, router).await;
+    let started = Instant::now();
+    let mut long = Asterisk::connect(addr, "long").await;
+    let mut line = String::new();
+    long.reader.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "NOOP\n");
+    // The short session starts 300 ms later and ends 400 ms after that,
+    // after the long one is closed, within its own 600 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut short = Asterisk::connect(addr, "short").await;
+    short.expect("NOOP", "200 result=0\n").await;
+    assert!(long.closed_within(Duration::from_secs(2)).await);
+    let after = started.elapsed();
+    assert!(
+        after >= limit && after < limit + Duration::from_millis(800),
+        "closed {after:?} after it started"
+    );
+    short.expect("NOOP", "200 result=0\n").await;
+    assert!(short.closed_within(Duration::from_secs(2)).await);
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        1,
+        "the short session was cut"
+    );
+    let (report, _) = shut_down(stop, task).await;
+    assert_eq!((report.finished, report.cut), (0, 0));
+}
+
+/// The defaults that matter for safety: loopback only, every such peer
+/// allowed, a bounded number of sessions with the excess waiting in a
+/// backlog deep enough for bursts, bounded waits for the environment and
+/// for an idle handler, no limit on a call's length, TCP keepalive (a dead
+/// peer's session fails), a grace period at shutdown, and no SIGHUP
+/// handling (that is for standard AGI).
+#[test]
+fn server_config_defaults() {
+    let config = ServerConfig::default();
+    assert_eq!(config.bind, "127.0.0.1:4573".parse().unwrap());
+    assert_eq!(config.allow, None);
+    assert_eq!(config.max_sessions, 4096);
+    assert_eq!(config.overflow, Overflow::Wait);
+    assert_eq!(config.backlog, 4096);
+    assert_eq!(config.idle_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(config.session_timeout, None);
+    assert_eq!(config.keepalive, Some(Duration::from_secs(60)));
+    assert_eq!(config.shutdown_grace, Duration::from_secs(30));
+    assert_eq!(config.session.env_timeout, Some(Duration::from_secs(10)));
+    assert_eq!(config.session.command_timeout, None);
+    assert!(!config.session.handle_sighup);
+    assert_eq!(config.session.limits, agi_proto::Limits::default());
 }
 
 /// A handler that blocks its thread cannot be cut: the shutdown does not wait
