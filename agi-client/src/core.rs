@@ -298,7 +298,8 @@ pub(crate) trait Steps {
 
 /// What a frame did to the exchange.
 pub(crate) enum Progress {
-    /// A `HANGUP` line: the channel is dead; the reply is still to come.
+    /// A `HANGUP` line: the channel is dead (before the reply, or buffered
+    /// after it).
     Hangup,
     /// An interim line; the reply is still to come.
     Interim,

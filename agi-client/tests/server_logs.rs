@@ -57,6 +57,15 @@ async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
     peer
 }
 
+/// Panics when dropped.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("bomb");
+    }
+}
+
 #[tokio::test]
 async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let lines = Lines::default();
@@ -73,6 +82,11 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
             s.chan.noop().await?;
             Err::<(), agi_client::server::BoxError>("database down".into())
         })
+        .route("drops-badly", |mut s: Session| async move {
+            // Dropped at the session timeout, outside the handler's poll.
+            let _bomb = Bomb;
+            s.chan.verbose("never answered").await
+        })
         .route("panics", |mut s: Session| async move {
             s.chan.noop().await?;
             if true {
@@ -82,6 +96,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
         });
     let config = ServerConfig {
         bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        session_timeout: Some(Duration::from_millis(300)),
         ..ServerConfig::default()
     };
     let server = Server::bind(config, router).await.unwrap();
@@ -95,6 +110,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let fails = session(addr, "fails?x=1", "1700000000.2").await;
     let unknown = session(addr, "nobody", "1700000000.3").await;
     let panicked = session(addr, "panics", "1700000000.4").await;
+    session(addr, "drops-badly", "1700000000.5").await;
     // The peer's bytes are escaped in the log (no terminal escapes).
     let odd = session(addr, "works", "17\x1b[2J.5").await;
     // Health checks: one closes with FIN, one with RST (a zero linger, as
@@ -131,6 +147,8 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let bug = span(&panicked, "1700000000.4", "panics");
     let panic = "the handler panicked; connection closed panic=handler bug";
     assert!(logged("ERROR", &bug, panic), "{text}");
+    let outside = "ERROR agi_client::server::sessions: a session panicked outside its handler";
+    assert!(text.contains(outside), "{text}");
     let escaped = span(&odd, r"17\x1b[2J.5", "works");
     assert!(logged("DEBUG", &escaped, "session starts"), "{text}");
     assert!(!text.contains('\x1b'), "{text}");
@@ -143,7 +161,9 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let warnings = text
         .lines()
         .filter(|l| l.contains("WARN") || l.contains("ERROR"));
-    assert_eq!(warnings.count(), 3, "{text}");
+    // The four above (the bomb's panic ends its session before the
+    // timeout's own warning).
+    assert_eq!(warnings.count(), 4, "{text}");
     // The lines sent and received (at TRACE) are inside the span too.
     assert!(logged("TRACE", &ok, "> NOOP"), "{text}");
     assert!(logged("TRACE", &ok, "< 200 result=0"), "{text}");

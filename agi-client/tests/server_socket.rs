@@ -85,7 +85,8 @@ async fn sessions_inherit_tcp_keepalive() {
 
 /// On a dual-stack `[::]` listener an IPv4 peer arrives as
 /// `::ffff:127.0.0.1`; the allow-list entry `127.0.0.1` still admits it,
-/// and a list without it still refuses it.
+/// so does `::ffff:127.0.0.1` on either listener, and a list without it
+/// still refuses it.
 #[tokio::test]
 async fn allow_list_matches_ipv4_peers_on_a_dual_stack_listener() {
     let router = || Router::new().route("hi", |mut s: Session| async move { s.chan.noop().await });
@@ -100,6 +101,24 @@ async fn allow_list_matches_ipv4_peers_on_a_dual_stack_listener() {
     let port = server.local_addr().unwrap().port();
     tokio::spawn(server.serve_until(std::future::pending()));
     assert_eq!(first_command(port, "hi").await.as_deref(), Some("NOOP"));
+
+    // The list may name it in its mapped form too, on either listener.
+    let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+    for bind in [
+        IpAddr::from(Ipv6Addr::UNSPECIFIED),
+        Ipv4Addr::LOCALHOST.into(),
+    ] {
+        let config = ServerConfig {
+            allow: Some(vec![mapped]),
+            ..on(bind)
+        };
+        let port = serve(config, router()).await.port();
+        assert_eq!(
+            first_command(port, "hi").await.as_deref(),
+            Some("NOOP"),
+            "{bind}"
+        );
+    }
 
     let refused = ServerConfig {
         allow: Some(vec!["10.1.2.3".parse().unwrap()]),

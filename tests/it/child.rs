@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Examples are built by `cargo test` next to the test binaries.
@@ -46,6 +47,10 @@ pub fn wait(mut child: Child) -> (ExitStatus, String) {
 pub struct Service {
     child: Child,
     pub addr: SocketAddr,
+    /// Its stderr so far, read by a thread as it comes (a full pipe would
+    /// block the service).
+    log: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Service {
@@ -56,18 +61,17 @@ impl Drop for Service {
 }
 
 impl Service {
-    /// Sends `signal` (a `kill -s` name) and waits up to 5 s for the exit;
-    /// its status and stderr.
+    /// Sends `signal` (a name for `kill -s`) and waits up to 5 s for the
+    /// exit; its status and whole stderr.
     pub fn stop(mut self, signal: &str) -> (ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
-        assert!(sent.unwrap().success(), "kill -s {signal}");
+        signal_process(self.child.id(), signal);
         for _ in 0..500 {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                let stderr = self.child.stderr.as_mut().expect("stderr piped");
-                std::io::Read::read_to_string(stderr, &mut err).unwrap();
-                return (status, err);
+                if let Some(reader) = self.reader.take() {
+                    reader.join().unwrap();
+                }
+                let log = self.log.lock().unwrap().clone();
+                return (status, log);
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -78,6 +82,20 @@ impl Service {
     pub fn running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
+
+    /// Its stderr so far, shared.
+    pub fn log(&self) -> Arc<Mutex<String>> {
+        Arc::clone(&self.log)
+    }
+}
+
+/// `kill -s signal pid`, with the shell's own `kill`.
+pub fn signal_process(pid: u32, signal: &str) {
+    let status = Command::new("sh")
+        .args(["-c", "kill -s $0 $1", signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -s {signal} {pid}");
 }
 
 /// Starts example `name` with `args`, then the address as last argument.
@@ -86,17 +104,32 @@ pub fn service(name: &str, args: &[&str]) -> Service {
         .unwrap()
         .local_addr()
         .unwrap();
+    let mut child = Command::new(example(name))
+        .args(args)
+        .arg(addr.to_string())
+        // Its default log level, whatever the caller's environment says.
+        .env_remove("VOICEMAIL_ROUTER_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let sink = Arc::clone(&log);
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     let service = Service {
-        child: Command::new(example(name))
-            .args(args)
-            .arg(addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            // Read by `stop`; a service logs a few lines only.
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+        child,
         addr,
+        log,
+        reader: Some(reader),
     };
     for _ in 0..300 {
         if TcpStream::connect(addr).is_ok() {
@@ -156,7 +189,8 @@ impl HeldCall {
 
 /// Stops `service` with `signal` while `call` waits for the reply to its
 /// command, then lets `finish` complete the call; checks that new calls are
-/// refused meanwhile and that the service exits cleanly. Its stderr.
+/// refused once the shutdown started and that the service exits cleanly.
+/// Its stderr.
 pub fn stop_mid_call(
     mut service: Service,
     signal: &'static str,
@@ -164,18 +198,24 @@ pub fn stop_mid_call(
     finish: impl FnOnce(&mut HeldCall),
 ) -> String {
     let addr = service.addr;
+    let log = service.log();
     assert!(service.running());
     let stopping = std::thread::spawn(move || service.stop(signal));
-    // The listener closes as the shutdown starts.
-    let mut refused = false;
-    for _ in 0..200 {
-        if TcpStream::connect(addr).is_err() {
-            refused = true;
+    // The server logs the start of its shutdown after closing its listener.
+    let mut started = false;
+    for _ in 0..500 {
+        if log.lock().unwrap().contains("shutting down") {
+            started = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(refused, "new calls refused after SIG{signal}");
+    assert!(
+        started,
+        "no shutdown after SIG{signal}: {}",
+        log.lock().unwrap()
+    );
+    assert!(TcpStream::connect(addr).is_err(), "new calls refused");
     finish(&mut call);
     call.ends();
     let (status, err) = stopping.join().unwrap();

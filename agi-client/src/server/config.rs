@@ -29,9 +29,10 @@ pub struct ServerConfig {
     /// Address to listen on. Default `127.0.0.1:4573`: reachable from this
     /// machine only until you choose otherwise.
     pub bind: SocketAddr,
-    /// Peers allowed to connect (exact addresses; an IPv4 peer reaching a
-    /// dual-stack `[::]` listener matches its IPv4 address); others are
-    /// closed before anything is read. `None` allows all.
+    /// Peers allowed to connect (exact addresses); others are closed before
+    /// anything is read. `None` allows all. IPv4 addresses match whether
+    /// the peer arrives as such or, on a dual-stack `[::]` listener, as
+    /// `::ffff:a.b.c.d`, and whichever of the two forms the list uses.
     pub allow: Option<Vec<IpAddr>>,
     /// Sessions served at once (at least 1: `Server::bind` refuses 0).
     /// Default 4096.
@@ -68,7 +69,11 @@ pub struct ServerConfig {
     /// other deadline by default). Live peers answer the probes from their
     /// kernel: a quiet call is not cut. Set on the listening socket, which
     /// accepted sockets inherit on Linux and the BSDs (no cost per
-    /// session). Default 60 s; `None` leaves the system's setting (off).
+    /// session). Whole seconds from 1 to 32,767 (Linux's range; values
+    /// outside it are clamped); OpenBSD and a few others take the switch
+    /// only, with their own timing; a system that refuses it still serves,
+    /// with a warning. Default 60 s; `None` leaves the system's setting
+    /// (off).
     pub keepalive: Option<Duration>,
     /// How long sessions in flight may finish after shutdown starts.
     /// Default 30 s.

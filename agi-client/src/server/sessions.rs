@@ -155,6 +155,7 @@ impl Admitted {
             tokio::pin!(serve, cut);
             let mut waiting_for_cut = false;
             let was_cut = std::future::poll_fn(|cx| {
+                let _log = PanicLog;
                 if serve.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(false);
                 }
@@ -184,6 +185,20 @@ impl Drop for Admitted {
         let before = shared.active.fetch_sub(1, SeqCst);
         if before == shared.config.max_sessions || shared.draining.load(SeqCst) {
             shared.ended.notify_one();
+        }
+    }
+}
+
+/// Logs a panic outside the handler's poll (which `conn::run` catches and
+/// logs in the session's span) while it unwinds through the session's
+/// poll: a handler's `Drop` at a timeout or the cut, say. Tokio then
+/// catches it and the server goes on.
+struct PanicLog;
+
+impl Drop for PanicLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("a session panicked outside its handler; its connection was closed");
         }
     }
 }

@@ -34,7 +34,7 @@ impl Server {
     /// # Errors
     /// When the address cannot be bound, and `InvalidInput` for
     /// `max_sessions` 0 (a server that could never serve).
-    pub async fn bind(config: ServerConfig, router: Router) -> io::Result<Server> {
+    pub async fn bind(mut config: ServerConfig, router: Router) -> io::Result<Server> {
         if config.max_sessions == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -50,7 +50,12 @@ impl Server {
         // `conn::NodelayInherited`): commands are not held back by Nagle.
         socket.set_nodelay(true)?;
         if let Some(idle) = config.keepalive {
-            set_keepalive(&socket, idle)?;
+            set_keepalive(&socket, idle);
+        }
+        // Peers are compared in canonical form (`::ffff:a.b.c.d` is
+        // `a.b.c.d`), so the list is too, whichever form it was given in.
+        for ip in config.allow.iter_mut().flatten() {
+            *ip = ip.to_canonical();
         }
         socket.bind(config.bind)?;
         let listener = socket.listen(config.backlog)?;
@@ -142,11 +147,22 @@ impl Server {
 }
 
 /// TCP keepalive on the listening socket, for the accepted ones to inherit:
-/// probes after `idle` of silence, then every quarter of it (at least 1 s),
-/// four unanswered probes ending the connection.
-fn set_keepalive(socket: &TcpSocket, idle: Duration) -> io::Result<()> {
+/// probes after `idle` of silence (whole seconds, 1 to 32,767, the range
+/// Linux takes), then every quarter of it (at least 1 s), four unanswered
+/// probes ending the connection. A system that refuses it still serves,
+/// with a warning.
+fn set_keepalive(socket: &TcpSocket, idle: Duration) {
+    let idle = idle.clamp(Duration::from_secs(1), Duration::from_secs(32_767));
+    if let Err(e) = try_keepalive(socket, idle) {
+        tracing::warn!(
+            error = %e,
+            "TCP keepalive not set: only the session's timeouts end a call whose peer died"
+        );
+    }
+}
+
+fn try_keepalive(socket: &TcpSocket, idle: Duration) -> io::Result<()> {
     use rustix::net::sockopt;
-    let idle = idle.max(Duration::from_secs(1));
     sockopt::set_socket_keepalive(socket, true)?;
     #[cfg(not(any(
         target_os = "haiku",
@@ -159,5 +175,13 @@ fn set_keepalive(socket: &TcpSocket, idle: Duration) -> io::Result<()> {
         sockopt::set_tcp_keepintvl(socket, (idle / 4).max(Duration::from_secs(1)))?;
         sockopt::set_tcp_keepcnt(socket, 4)?;
     }
+    // These systems take SO_KEEPALIVE only, with their own timing.
+    #[cfg(any(
+        target_os = "haiku",
+        target_os = "nto",
+        target_os = "openbsd",
+        target_os = "redox"
+    ))]
+    let _ = idle;
     Ok(())
 }
