@@ -485,6 +485,22 @@ async fn handler_errors_and_panics_end_only_their_session() {
     assert_eq!((report.finished, report.cut), (0, 0));
 }
 
+/// A caller connected now, while the slot is taken, when `queue`.
+async fn queue_if(queue: bool, addr: SocketAddr, script: &str) -> Option<Asterisk> {
+    match queue {
+        true => Some(Asterisk::connect(addr, script).await),
+        false => None,
+    }
+}
+
+/// The caller queued earlier, or one connected now.
+async fn queued_or_new(queued: Option<Asterisk>, addr: SocketAddr, script: &str) -> Asterisk {
+    match queued {
+        Some(caller) => caller,
+        None => Asterisk::connect(addr, script).await,
+    }
+}
+
 /// A panicking and a failing session give their slot back: with room for
 /// one session, a panic then an error, each with the next caller either
 /// waiting behind it (`Wait`) or coming after it (`Refuse`), and the caller
@@ -504,30 +520,16 @@ async fn a_panic_or_an_error_gives_its_session_slot_back() {
         // and waits in the backlog; under `Refuse`, once it is free.
         let queue = overflow == Overflow::Wait;
         let mut panics = Asterisk::connect(addr, "panics").await;
-        let queued = if queue {
-            Some(Asterisk::connect(addr, "fails").await)
-        } else {
-            None
-        };
+        let queued = queue_if(queue, addr, "fails").await;
         panics.expect("NOOP", "200 result=0\n").await;
         assert!(panics.closed_within(Duration::from_secs(2)).await);
 
-        let mut fails = match queued {
-            Some(fails) => fails,
-            None => Asterisk::connect(addr, "fails").await,
-        };
-        let queued = if queue {
-            Some(Asterisk::connect(addr, "works").await)
-        } else {
-            None
-        };
+        let mut fails = queued_or_new(queued, addr, "fails").await;
+        let queued = queue_if(queue, addr, "works").await;
         fails.expect_soon("NOOP", "200 result=0\n").await;
         assert!(fails.closed_within(Duration::from_secs(2)).await);
 
-        let mut works = match queued {
-            Some(works) => works,
-            None => Asterisk::connect(addr, "works").await,
-        };
+        let mut works = queued_or_new(queued, addr, "works").await;
         works.expect_soon("NOOP", "200 result=0\n").await;
         works.expect("NOOP", "200 result=0\n").await;
         assert!(works.closed_within(Duration::from_secs(2)).await);

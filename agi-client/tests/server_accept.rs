@@ -2,8 +2,9 @@
 //! slowly, logs sparingly, and serves the waiting calls once it can. Its
 //! own test binary: it lowers the process's descriptor limit.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agi_client::server::{Router, Server, ServerConfig, Session};
@@ -11,19 +12,7 @@ use rustix::process::{Resource, getrlimit, setrlimit};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
 
-/// Collects formatted log lines.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::Logs;
 
 /// The lowest descriptor number free now: the next one the process gets.
 fn next_fd() -> u64 {
@@ -34,13 +23,7 @@ fn next_fd() -> u64 {
 
 #[tokio::test]
 async fn accept_failures_back_off_log_sparingly_and_recover() {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
 
     let router = Router::new().route("hi", |mut s: Session| async move { s.chan.noop().await });
     let config = ServerConfig {
@@ -83,7 +66,7 @@ async fn accept_failures_back_off_log_sparingly_and_recover() {
         assert_eq!(line, "NOOP\n");
         w.write_all(b"200 result=0\n").await.unwrap();
     }
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let failures = text.lines().filter(|l| l.contains("accept failed")).count();
     // Logged at the 1st, 2nd and 4th failure in a row (the 8th would be
     // about 1.3 s in).

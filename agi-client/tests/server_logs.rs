@@ -2,33 +2,16 @@
 //! unique id and the script, around every line the session logs. (Its own
 //! test binary: the log collector is installed for the test's thread.)
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agi_client::server::{Router, Server, ServerConfig, Session};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// Collects formatted log lines.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
+use common::Logs;
 
 /// Runs one session of `script` (uniqueid `uid`), answering a NOOP if the
 /// handler sends one, until the server closes the connection.
@@ -68,13 +51,7 @@ impl Drop for Bomb {
 
 #[tokio::test]
 async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::TRACE);
 
     let router = Router::new()
         .route("works", |mut s: Session| async move { s.chan.noop().await })
@@ -123,7 +100,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     stop.send(()).unwrap();
     task.await.unwrap();
 
-    let text = lines.text();
+    let text = logs.text();
     let span = |peer: &str, uid: &str, script: &str| {
         format!("agi{{peer={peer} uniqueid={uid} script={script}}}")
     };
