@@ -145,3 +145,41 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     assert!(logged("TRACE", &ok, "> NOOP"), "{text}");
     assert!(logged("TRACE", &ok, "< 200 result=0"), "{text}");
 }
+
+/// Warnings any peer can trigger at will are logged at most once a second
+/// each, the next line counting those left out: twenty refused connections
+/// make one line, and the one a second later says nineteen were left out.
+#[tokio::test]
+async fn refusals_are_logged_at_most_once_a_second() {
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
+    let config = ServerConfig {
+        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        allow: Some(vec!["10.1.2.3".parse().unwrap()]),
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(config, Router::new()).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.serve_until(std::future::pending()));
+    let refused = || async {
+        let mut peer = TcpStream::connect(addr).await.unwrap();
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(3), peer.read_to_end(&mut rest))
+            .await
+            .expect("refused at once")
+            .unwrap();
+    };
+    for _ in 0..20 {
+        refused().await;
+    }
+    let lines = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains("WARN") && l.contains("not on the allow-list"))
+            .count()
+    };
+    assert_eq!(lines(&logs.text()), 1, "{}", logs.text());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    refused().await;
+    let text = logs.text();
+    assert_eq!(lines(&text), 2, "{text}");
+    assert!(text.contains("suppressed=19"), "{text}");
+}

@@ -23,6 +23,7 @@ use tracing::Instrument;
 use super::config::ServerConfig;
 use super::idle::IdleWatch;
 use super::router::{Router, Session, split_script};
+use super::throttle::Warnings;
 use crate::aio::{Channel, deadline};
 use crate::error::Error;
 
@@ -35,6 +36,7 @@ pub(crate) fn open<'a>(
     peer: SocketAddr,
     config: &'a ServerConfig,
     nodelay: &'a NodelayInherited,
+    warnings: &'a Warnings,
 ) -> impl Future<Output = Option<Channel<TcpStream>>> + 'a {
     // An `async` block (see `run`), whose only wait is boxed: the task is
     // as large as its largest step, and this one is usually over at once.
@@ -42,7 +44,13 @@ pub(crate) fn open<'a>(
         if let Some(allow) = &config.allow {
             // `::ffff:a.b.c.d` on a dual-stack listener is `a.b.c.d`.
             if !allow.contains(&peer.ip().to_canonical()) {
-                tracing::warn!(%peer, "connection refused: peer not on the allow-list");
+                if let Some(suppressed) = warnings.not_allowed.admit() {
+                    tracing::warn!(
+                        %peer,
+                        suppressed,
+                        "connection refused: peer not on the allow-list"
+                    );
+                }
                 return None;
             }
         }
@@ -67,7 +75,14 @@ pub(crate) fn open<'a>(
                 None
             }
             Err(e) => {
-                tracing::warn!(%peer, error = %e, "no usable environment block; closing");
+                if let Some(suppressed) = warnings.bad_env.admit() {
+                    tracing::warn!(
+                        %peer,
+                        error = %e,
+                        suppressed,
+                        "no usable environment block; closing"
+                    );
+                }
                 None
             }
         }

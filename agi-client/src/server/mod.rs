@@ -30,6 +30,7 @@ mod idle;
 mod router;
 mod sessions;
 mod shutdown;
+mod throttle;
 
 /// The attribute that implements [`Handler`] on a type of your own
 /// (re-exported, so that you need no direct dependency on async-trait).

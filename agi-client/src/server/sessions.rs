@@ -26,6 +26,7 @@ use tokio::sync::Notify;
 use super::config::ServerConfig;
 use super::conn::{self, NodelayInherited};
 use super::router::Router;
+use super::throttle::Warnings;
 
 /// What every session task of one server shares (one `Arc` clone each).
 #[derive(Debug)]
@@ -44,6 +45,7 @@ pub(crate) struct Shared {
     /// The grace period is over: every session stops.
     cut: Notify,
     pub(crate) nodelay: NodelayInherited,
+    pub(crate) warnings: Warnings,
 }
 
 impl Shared {
@@ -58,6 +60,7 @@ impl Shared {
             ended: Notify::new(),
             cut: Notify::new(),
             nodelay: NodelayInherited::default(),
+            warnings: Warnings::new(),
         }
     }
 
@@ -146,7 +149,14 @@ impl Admitted {
             let serve = async {
                 // `let else`, not `if let`: the opened channel is not kept
                 // in the task beside the handler's copy.
-                let Some(chan) = conn::open(stream, peer, &shared.config, &shared.nodelay).await
+                let Some(chan) = conn::open(
+                    stream,
+                    peer,
+                    &shared.config,
+                    &shared.nodelay,
+                    &shared.warnings,
+                )
+                .await
                 else {
                     return;
                 };

@@ -129,7 +129,9 @@ impl Server {
                 failures = 0;
             }
             let Some(session) = shared.try_admit() else {
-                tracing::warn!(%peer, "connection refused: max_sessions reached");
+                if let Some(suppressed) = shared.warnings.full.admit() {
+                    tracing::warn!(%peer, suppressed, "connection refused: max_sessions reached");
+                }
                 continue;
             };
             // Not boxed: tokio copies a task's future several times while
