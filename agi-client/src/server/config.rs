@@ -35,7 +35,10 @@ pub struct ServerConfig {
     /// `::ffff:a.b.c.d`, and whichever of the two forms the list uses.
     pub allow: Option<Vec<IpAddr>>,
     /// Sessions served at once (at least 1: `Server::bind` refuses 0).
-    /// Default 4096.
+    /// A connection counts from its accept, while its environment block is
+    /// still arriving too (for at most `session.env_timeout`): behind no
+    /// allow-list, peers that connect and stay silent can hold slots that
+    /// long. Default 4096.
     pub max_sessions: usize,
     /// What to do with connections beyond `max_sessions`. Default `Wait`.
     pub overflow: Overflow,
