@@ -176,44 +176,40 @@ pub(crate) fn run<'a>(
         let mut limit = config
             .session_timeout
             .map(|after| (after, Box::pin(tokio::time::sleep(after))));
-        let mut panicked = None;
-        let result = std::future::poll_fn(|cx| {
+        // `Err(payload)` when the handler panicked, else how it ended.
+        let ended = std::future::poll_fn(|cx| {
             // A panic ends only this session, and its message reaches the
             // log inside the session's span (not only the panic hook's
             // stderr). The future is dropped right after, never polled again.
             match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut call).poll(cx))) {
-                Ok(Poll::Ready(result)) => return Poll::Ready(result),
+                Ok(Poll::Ready(result)) => return Poll::Ready(Ok(result)),
                 Ok(Poll::Pending) => {}
-                Err(payload) => {
-                    panicked = Some(payload);
-                    return Poll::Ready(Ok(()));
-                }
+                Err(payload) => return Poll::Ready(Err(payload)),
             }
             if let Some(idle) = &mut idle {
                 if let Poll::Ready(limit) = idle.poll_expired(cx) {
-                    return Poll::Ready(Err(
-                        format!("no command for {limit:?} (idle timeout)").into()
-                    ));
+                    let e = format!("no command for {limit:?} (idle timeout)");
+                    return Poll::Ready(Ok(Err(e.into())));
                 }
             }
             if let Some((after, sleep)) = &mut limit {
                 if deadline::poll_expired(sleep.as_mut(), cx).is_ready() {
-                    return Poll::Ready(Err(format!("session ran longer than {after:?}").into()));
+                    let e = format!("session ran longer than {after:?}");
+                    return Poll::Ready(Ok(Err(e.into())));
                 }
             }
             Poll::Pending
         })
         .await;
         drop(call);
-        if let Some(payload) = panicked {
-            let panic = panic_message(payload.as_ref());
-            tracing::error!(parent: &span, %panic, "the handler panicked; connection closed");
-            return;
-        }
-        match result {
-            Ok(()) => tracing::debug!(parent: &span, "session ends"),
-            Err(e) => {
+        match ended {
+            Ok(Ok(())) => tracing::debug!(parent: &span, "session ends"),
+            Ok(Err(e)) => {
                 tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
+            }
+            Err(payload) => {
+                let panic = panic_message(payload.as_ref());
+                tracing::error!(parent: &span, %panic, "the handler panicked; connection closed");
             }
         }
     }
