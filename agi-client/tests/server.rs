@@ -1,16 +1,17 @@
 //! The FastAGI server on loopback, with a hand-driven Asterisk on the other
 //! end of each connection.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use agi_client::Options;
 use agi_client::server::{BoxError, Handler, Overflow, Router, Server, ServerConfig, Session};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
+use tokio::time::error::Elapsed;
 
 fn env(script: &str) -> String {
     format!(
@@ -71,11 +72,20 @@ impl Asterisk {
     /// `true` when the server closes the connection (FIN, or RST when it
     /// closed with our environment unread) within `limit`.
     async fn closed_within(&mut self, limit: Duration) -> bool {
-        let mut rest = Vec::new();
-        tokio::time::timeout(limit, self.reader.read_to_end(&mut rest))
-            .await
-            .is_ok()
+        read_to_close(&mut self.reader, limit).await.0.is_ok()
     }
+}
+
+/// Reads until the peer closes, for up to `limit`: how the read ended
+/// (`Err` when the time ran out; `Ok(Ok(0))` for a FIN with nothing
+/// left) and what arrived.
+async fn read_to_close(
+    stream: &mut (impl AsyncRead + Unpin),
+    limit: Duration,
+) -> (Result<std::io::Result<usize>, Elapsed>, Vec<u8>) {
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(limit, stream.read_to_end(&mut received)).await;
+    (closed, received)
 }
 
 fn config() -> ServerConfig {
@@ -209,9 +219,7 @@ async fn handlers_on_own_types_keep_state_across_sessions() {
 async fn unknown_script_is_closed_cleanly() {
     let (addr, _stop, _task) = start(config(), greeter()).await;
     let mut a = Asterisk::connect(addr, "nope").await;
-    let mut received = Vec::new();
-    let closed =
-        tokio::time::timeout(Duration::from_secs(2), a.reader.read_to_end(&mut received)).await;
+    let (closed, received) = read_to_close(&mut a.reader, Duration::from_secs(2)).await;
     assert!(
         matches!(closed, Ok(Ok(0))),
         "{closed:?}, after {received:?}"
@@ -250,20 +258,16 @@ async fn allow_list_refuses_other_peers_before_reading() {
     let (addr, _stop, _task) = start(config, greeter()).await;
     let started = Instant::now();
     let mut silent = TcpStream::connect(addr).await.unwrap();
-    let mut received = Vec::new();
-    let closed =
-        tokio::time::timeout(Duration::from_secs(2), silent.read_to_end(&mut received)).await;
+    let (closed, _) = read_to_close(&mut silent, Duration::from_secs(2)).await;
     let after = started.elapsed();
     assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
     assert!(
-        after < Duration::from_secs(2),
+        after < Duration::from_secs(1),
         "closed after {after:?}: it waited for an environment"
     );
     let mut a = Asterisk::connect(addr, "other").await;
-    let mut received = Vec::new();
     // A reset, its environment unread, or a FIN: either way nothing sent.
-    let closed =
-        tokio::time::timeout(Duration::from_secs(2), a.reader.read_to_end(&mut received)).await;
+    let (closed, received) = read_to_close(&mut a.reader, Duration::from_secs(2)).await;
     assert!(closed.is_ok(), "left open");
     assert!(received.is_empty(), "served: {received:?}");
 
@@ -350,8 +354,7 @@ async fn slow_peer_is_dropped_at_the_deadline_and_empty_connections_are_quiet() 
     let mut slow = TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"agi_network: yes\nagi_req").await.unwrap();
     let started = std::time::Instant::now();
-    let mut rest = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(3), slow.read_to_end(&mut rest)).await;
+    let (closed, _) = read_to_close(&mut slow, Duration::from_secs(3)).await;
     assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
     assert!(
         started.elapsed() >= Duration::from_millis(250),
@@ -693,8 +696,7 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
     assert_eq!(line, "NOOP\n");
     // A peer that sends nothing is dropped at its deadline meanwhile.
     let mut silent = TcpStream::connect(addr).await.unwrap();
-    let mut rest = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(2), silent.read_to_end(&mut rest)).await;
+    let (closed, _) = read_to_close(&mut silent, Duration::from_secs(2)).await;
     assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
     running.writer.write_all(b"200 result=0\n").await.unwrap();
     running.expect("NOOP", "200 result=0\n").await;
@@ -722,6 +724,103 @@ async fn sessions_have_tcp_nodelay() {
         peer.expect("VERBOSE nodelay=true", "200 result=1\n").await;
         assert!(peer.closed_within(Duration::from_secs(2)).await);
     }
+}
+
+/// Reports the accepted socket's keepalive settings in a VERBOSE command.
+fn keepalive_reporter() -> Router {
+    Router::new().route("ka", |mut s: Session| async move {
+        use rustix::net::sockopt;
+        let stream = s.chan.get_ref();
+        let on = sockopt::socket_keepalive(stream)?;
+        let idle = sockopt::tcp_keepidle(stream)?.as_secs();
+        let every = sockopt::tcp_keepintvl(stream)?.as_secs();
+        let probes = sockopt::tcp_keepcnt(stream)?;
+        let report = format!("keepalive={on} idle={idle} every={every} probes={probes}");
+        s.chan.verbose(&report).await?;
+        Ok::<(), BoxError>(())
+    })
+}
+
+/// Accepted connections get TCP keepalive from the listener (a dead peer
+/// ends its session instead of holding its slot); `None` leaves it off.
+#[tokio::test]
+async fn sessions_inherit_tcp_keepalive() {
+    let config = ServerConfig {
+        keepalive: Some(Duration::from_secs(20)),
+        ..config()
+    };
+    let (addr, _stop, _task) = start(config, keepalive_reporter()).await;
+    let mut peer = Asterisk::connect(addr, "ka").await;
+    let report = r#"VERBOSE "keepalive=true idle=20 every=5 probes=4""#;
+    peer.expect(report, "200 result=1\n").await;
+    let config = ServerConfig {
+        keepalive: None,
+        ..self::config()
+    };
+    let (addr, _stop, _task) = start(config, keepalive_reporter()).await;
+    let mut peer = Asterisk::connect(addr, "ka").await;
+    let mut line = String::new();
+    peer.reader.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("VERBOSE \"keepalive=false "), "{line}");
+}
+
+/// On a dual-stack `[::]` listener an IPv4 peer arrives as
+/// `::ffff:127.0.0.1`; the allow-list entry `127.0.0.1` still admits it,
+/// so does `::ffff:127.0.0.1` on either listener, and a list without it
+/// still refuses it (closed, nothing sent).
+#[tokio::test]
+async fn allow_list_matches_ipv4_peers_on_a_dual_stack_listener() {
+    let dual_stack = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 0);
+    let allowed = ServerConfig {
+        bind: dual_stack,
+        allow: Some(vec![Ipv4Addr::LOCALHOST.into()]),
+        ..config()
+    };
+    if Server::bind(allowed.clone(), greeter()).await.is_err() {
+        eprintln!("no IPv6 on this machine: dual-stack listener not tested");
+        return;
+    }
+    // Connected from 127.0.0.1 to the listener's port.
+    let ipv4 = |addr: SocketAddr| SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port());
+    let (addr, _stop, _task) = start(allowed, greeter()).await;
+    let mut peer = Asterisk::connect(ipv4(addr), "other").await;
+    peer.expect("NOOP", "200 result=0\n").await;
+
+    // The list may name it in its mapped form too, on either listener.
+    let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+    for bind in [dual_stack, config().bind] {
+        let config = ServerConfig {
+            bind,
+            allow: Some(vec![mapped]),
+            ..config()
+        };
+        let (addr, _stop, _task) = start(config, greeter()).await;
+        let mut peer = Asterisk::connect(ipv4(addr), "other").await;
+        peer.expect("NOOP", "200 result=0\n").await;
+    }
+
+    let refused = ServerConfig {
+        bind: dual_stack,
+        allow: Some(vec!["10.1.2.3".parse().unwrap()]),
+        ..config()
+    };
+    let (addr, _stop, _task) = start(refused, greeter()).await;
+    let mut peer = Asterisk::connect(ipv4(addr), "other").await;
+    let (closed, received) = read_to_close(&mut peer.reader, Duration::from_secs(2)).await;
+    assert!(closed.is_ok(), "left open");
+    assert!(received.is_empty(), "served: {received:?}");
+}
+
+/// A server that could never serve is refused at `bind`, not left to hang.
+#[tokio::test]
+async fn zero_max_sessions_is_refused() {
+    let config = ServerConfig {
+        max_sessions: 0,
+        ..config()
+    };
+    let err = Server::bind(config, Router::new()).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("max_sessions"), "{err}");
 }
 
 /// A handler that stops sending commands is closed after the idle

@@ -4,7 +4,11 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use agi_client::testing::FakeAsterisk;
+
+use crate::voicemail_router::pump_tcp_with;
 
 /// Examples are built by `cargo test` next to the test binaries.
 pub fn example(name: &str) -> std::path::PathBuf {
@@ -29,18 +33,39 @@ pub fn example(name: &str) -> std::path::PathBuf {
     path
 }
 
-/// Waits up to 5 s for the program to exit; its status and stderr.
-pub fn wait(mut child: Child) -> (ExitStatus, String) {
-    for _ in 0..500 {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            return (status, err);
+/// Checks `done` every 10 ms for up to `limit`: whether it came true.
+pub fn poll_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    child.kill().unwrap();
-    panic!("the AGI program did not exit");
+}
+
+/// The child's exit status, if it exits within 5 s.
+fn exits(child: &mut Child) -> Option<ExitStatus> {
+    let mut status = None;
+    poll_until(Duration::from_secs(5), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status
+}
+
+/// Waits up to 5 s for the program to exit; its status and stderr.
+pub fn wait(mut child: Child) -> (ExitStatus, String) {
+    let Some(status) = exits(&mut child) else {
+        child.kill().unwrap();
+        panic!("the AGI program did not exit");
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    (status, err)
 }
 
 /// A FastAGI service started on a free loopback port; killed when dropped.
@@ -65,17 +90,14 @@ impl Service {
     /// exit; its status and whole stderr.
     pub fn stop(mut self, signal: &str) -> (ExitStatus, String) {
         signal_process(self.child.id(), signal);
-        for _ in 0..500 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                if let Some(reader) = self.reader.take() {
-                    reader.join().unwrap();
-                }
-                let log = self.log.lock().unwrap().clone();
-                return (status, log);
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let Some(status) = exits(&mut self.child) else {
+            panic!("the service did not stop on SIG{signal}"); // killed on drop
+        };
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
         }
-        panic!("the service did not stop on SIG{signal}"); // killed on drop
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
     }
 
     /// Whether the service still runs.
@@ -131,94 +153,38 @@ pub fn service(name: &str, args: &[&str]) -> Service {
         log,
         reader: Some(reader),
     };
-    for _ in 0..300 {
-        if TcpStream::connect(addr).is_ok() {
-            return service;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{name} did not start"); // `service` is killed and waited on drop
+    let started = poll_until(Duration::from_secs(3), || TcpStream::connect(addr).is_ok());
+    assert!(started, "{name} did not start"); // `service` is killed and waited on drop
+    service
 }
 
-/// One FastAGI call driven by hand, to hold it in flight across a stop.
-pub struct HeldCall {
-    reader: std::io::BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl HeldCall {
-    /// Connects and sends the environment block `env`.
-    pub fn start(addr: SocketAddr, env: &[(&str, &str)]) -> HeldCall {
-        use std::io::Write;
-        let mut writer = TcpStream::connect(addr).unwrap();
-        writer
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let mut block = String::new();
-        for (name, value) in env {
-            block.push_str(&format!("{name}: {value}\n"));
-        }
-        block.push('\n');
-        writer.write_all(block.as_bytes()).unwrap();
-        let reader = std::io::BufReader::new(writer.try_clone().unwrap());
-        HeldCall { reader, writer }
-    }
-
-    /// Reads the next command, which must be `command`.
-    pub fn expect(&mut self, command: &str) {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut self.reader, &mut line).unwrap();
-        assert_eq!(line, format!("{command}\n"));
-    }
-
-    /// Answers the command read last.
-    pub fn reply(&mut self, reply: &str) {
-        use std::io::Write;
-        self.writer
-            .write_all(format!("{reply}\n").as_bytes())
-            .unwrap();
-    }
-
-    /// Reads to the end of the stream: the server closed the call.
-    pub fn ends(mut self) {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.reader, &mut rest).unwrap();
-        assert_eq!(rest, "", "nothing more after the last command");
-    }
-}
-
-/// Stops `service` with `signal` while `call` waits for the reply to its
-/// command, then lets `finish` complete the call; checks that new calls are
-/// refused once the shutdown started and that the service exits cleanly.
-/// Its stderr.
-pub fn stop_mid_call(
-    mut service: Service,
-    signal: &'static str,
-    mut call: HeldCall,
-    finish: impl FnOnce(&mut HeldCall),
-) -> String {
+/// Plays `fake` as the Asterisk of one call to `service` and stops the
+/// service with `signal` before the reply to the first command: checks that
+/// new calls are refused once the shutdown is logged, that the call then
+/// finishes as `fake` expects, and that the service exits cleanly. Its
+/// stderr.
+pub fn stop_mid_call(mut service: Service, signal: &'static str, fake: FakeAsterisk) -> String {
     let addr = service.addr;
     let log = service.log();
     assert!(service.running());
-    let stopping = std::thread::spawn(move || service.stop(signal));
-    // The server logs the start of its shutdown after closing its listener.
-    let mut started = false;
-    for _ in 0..500 {
-        if log.lock().unwrap().contains("shutting down") {
-            started = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        started,
-        "no shutdown after SIG{signal}: {}",
-        log.lock().unwrap()
-    );
-    assert!(TcpStream::connect(addr).is_err(), "new calls refused");
-    finish(&mut call);
-    call.ends();
-    let (status, err) = stopping.join().unwrap();
+    let mut service = Some(service);
+    let mut stopping = None;
+    pump_tcp_with(fake, addr, |_| {
+        let Some(service) = service.take() else {
+            return;
+        };
+        stopping = Some(std::thread::spawn(move || service.stop(signal)));
+        // The server logs the start of its shutdown after closing its
+        // listener.
+        let shutting_down = || log.lock().unwrap().contains("shutting down");
+        assert!(
+            poll_until(Duration::from_secs(5), shutting_down),
+            "no shutdown after SIG{signal}: {}",
+            log.lock().unwrap()
+        );
+        assert!(TcpStream::connect(addr).is_err(), "new calls refused");
+    });
+    let (status, err) = stopping.expect("stopped mid-call").join().unwrap();
     assert!(status.success(), "{status}: {err}");
     err
 }

@@ -3,10 +3,20 @@
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::child::{HeldCall, service, stop_mid_call};
+use crate::child::{service, stop_mid_call};
 use crate::voicemail_router::pump_tcp;
 
 fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str, &str)]) {
+    pump_tcp(fake_call(addr, script, callerid, steps), addr);
+}
+
+/// The Asterisk of one call to `script` from `callerid`, with its steps.
+fn fake_call(
+    addr: std::net::SocketAddr,
+    script: &str,
+    callerid: &str,
+    steps: &[(&str, &str)],
+) -> FakeAsterisk {
     let mut b = FakeAsterisk::builder()
         .env("agi_network", "yes")
         .env("agi_network_script", script)
@@ -16,7 +26,7 @@ fn call(addr: std::net::SocketAddr, script: &str, callerid: &str, steps: &[(&str
     for (command, reply) in steps {
         b = b.expect(command, reply);
     }
-    pump_tcp(b.close().build(), addr);
+    b.close().build()
 }
 
 #[test]
@@ -64,19 +74,12 @@ fn menu_and_lookup_scripts() {
 fn stop_signals_let_the_call_in_flight_finish() {
     for signal in ["INT", "TERM"] {
         let service = service("ivr_service", &[]);
-        let env = [
-            ("agi_network", "yes"),
-            ("agi_network_script", "lookup"),
-            ("agi_callerid", "102"),
-            ("agi_version", "22.6.0"),
+        let steps = [
+            ("DATABASE GET callers 102", "200 result=1 (Peter)"),
+            ("SET VARIABLE CALLERID(name) Peter", "200 result=1"),
         ];
-        let mut call = HeldCall::start(service.addr, &env);
-        call.expect("DATABASE GET callers 102");
-        let err = stop_mid_call(service, signal, call, |call| {
-            call.reply("200 result=1 (Peter)");
-            call.expect("SET VARIABLE CALLERID(name) Peter");
-            call.reply("200 result=1");
-        });
+        let fake = fake_call(service.addr, "lookup", "102", &steps);
+        let err = stop_mid_call(service, signal, fake);
         assert!(
             err.contains("stopped: 1 calls finished, 0 cut"),
             "SIG{signal}: {err}"

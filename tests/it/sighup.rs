@@ -8,15 +8,11 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::child::{example, wait};
+use crate::child::{example, signal_process, wait};
 use crate::fixtures;
 
 fn sighup(child: &Child) {
-    let status = Command::new("sh")
-        .args(["-c", "kill -HUP $0", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal_process(child.id(), "HUP");
 }
 
 fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {

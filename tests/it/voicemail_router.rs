@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::child::{HeldCall, example, service, stop_mid_call, wait};
+use crate::child::{example, service, signal_process, stop_mid_call, wait};
 
 const DEAD: &str = "511 Command Not Permitted on a dead channel or intercept routine";
 
@@ -160,23 +160,28 @@ pub fn pump(
 }
 
 /// Plays `fake` as the Asterisk of one FastAGI connection to `addr`.
-pub fn pump_tcp(mut fake: FakeAsterisk, addr: std::net::SocketAddr) {
+pub fn pump_tcp(fake: FakeAsterisk, addr: std::net::SocketAddr) {
+    pump_tcp_with(fake, addr, |_| {});
+}
+
+/// As `pump_tcp`; `before_reply(n)` runs before the reply to command `n`.
+pub fn pump_tcp_with(
+    mut fake: FakeAsterisk,
+    addr: std::net::SocketAddr,
+    before_reply: impl FnMut(usize),
+) {
     let stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    pump(&mut fake, &mut writer, &mut reader, |_| {});
+    pump(&mut fake, &mut writer, &mut reader, before_reply);
     fake.finish();
 }
 
 fn sighup(pid: u32) {
-    let status = Command::new("sh")
-        .args(["-c", "kill -HUP $0", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal_process(pid, "HUP");
     std::thread::sleep(Duration::from_millis(30));
 }
 
@@ -354,21 +359,14 @@ fn fastagi_service_seed_scenarios() {
 #[test]
 fn fastagi_service_stops_gracefully_on_sigterm() {
     let service = service("voicemail-router", &["--listen"]);
-    let env = [
-        ("agi_network", "yes"),
-        ("agi_network_script", "voicemail-router"),
-        ("agi_extension", "101"),
-        ("agi_arg_1", "101"),
-        ("agi_version", "22.5.2"),
-    ];
-    let mut call = HeldCall::start(service.addr, &env);
-    call.expect("EXEC Dial SIP/bob,5");
-    let err = stop_mid_call(service, "TERM", call, |call| {
-        call.reply("200 result=0");
-        call.expect("GET VARIABLE DIALSTATUS");
-        call.reply("200 result=1 (ANSWER)");
-        call.expect("HANGUP");
-        call.reply("200 result=1");
-    });
+    let call = Call {
+        exten: "101",
+        steps: vec![
+            (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+            ("GET VARIABLE DIALSTATUS", "200 result=1 (ANSWER)"),
+            ("HANGUP", "200 result=1"),
+        ],
+    };
+    let err = stop_mid_call(service, "TERM", fake(&call, true));
     assert!(err.contains("finished=1 cut=0"), "{err}");
 }
