@@ -48,6 +48,15 @@ under_callgrind() {
     running=$!
     wait_started $running "$port"
     line=$("$bench" fastagi 127.0.0.1:"$port" --workload "$workload" --conns 16 --seconds 3600 --sessions "$sessions" --label callgrind)
-    kill $running; wait $running 2>/dev/null || true; running=
+    stop $running
     case $line in *" errors=0 "*) ;; *) echo "load errors: $line" >&2; exit 1 ;; esac
 }
+
+# Stops servers and waits for them: pids... (clears $running).
+stop() {
+    kill "$@"; wait "$@" 2>/dev/null || true; running=
+}
+
+# An awk function for the scripts' tables: the median of a space-separated
+# list of numbers. Prepend it to an awk program.
+awk_median='function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }'

@@ -8,7 +8,7 @@
 #     (serve-raw --extra-code distinct: about 390 more lines of code, about
 #     5,000 more instructions),
 #   - the ceiling running one of them 440 times (serve-raw --extra-code
-#     same: about as many more instructions, no more lines),
+#     same: about 6,000 more instructions, no more lines),
 #   - the async channel alone (serve-chan) and the library server (serve-lib).
 # The two calibration servers separate what distinct code costs from what
 # instructions cost; the line counts then say how far the library is from
@@ -36,12 +36,15 @@ command_of() { # server port -> the server's command line
     esac
 }
 
-stop() { # pid
-    kill "$1"; wait "$1" 2>/dev/null || true; running=
+index_of() { # server -> its place in $servers, for fixed ports
+    local i
+    for i in "${!servers[@]}"; do [ "${servers[$i]}" = "$1" ] && echo "$i" && return; done
 }
 
 profile() { # server sessions file: the server under callgrind for that many router sessions
-    local port=$((4660 + RANDOM % 100))
+    # Fixed ports, distinct per run, so that a probe never reaches the
+    # server of another run.
+    local port=$((4660 + 2 * $(index_of "$1") + ($2 > sessions)))
     # shellcheck disable=SC2046
     CALLGRIND_OPTIONS=--dump-instr=yes under_callgrind "$3" router "$2" $port $(command_of "$1" $port)
 }
@@ -61,7 +64,7 @@ for round in $(seq "$rounds"); do
     set -- "${servers[@]}"
     for _ in $(seq $((round % $#))); do set -- "${@:2}" "$1"; done
     for server in "$@"; do
-        port=$((4700 + RANDOM % 200))
+        port=$((4700 + $(index_of "$server")))
         # shellcheck disable=SC2046
         taskset -c 1 $(command_of "$server" $port) >/dev/null 2>&1 &
         running=$!
@@ -77,13 +80,11 @@ echo "## Code footprint and CPU per router session (16 connections, ${secs}s run
 echo "| server | code lines/session | instructions/session | CPU/session | vs ceiling |"
 echo "| --- | --- | --- | --- | --- |"
 for server in "${servers[@]}"; do
-    awk -v s="$server" -v counts="${counts[$server]}" '
-    function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
+    awk -v s="$server" -v counts="${counts[$server]}" "$awk_median"'
     { for (i = 1; i <= NF; i++) if ($i ~ /^server_cpu\/session=/) { v = $i; sub(/.*=/, "", v); sub(/us$/, "", v); cpu[$1, $2] = v + 0 } rounds[$1] = 1 }
     END {
         split(counts, c, /[ =]/)
-        n = 0
-        for (r in rounds) { mine[++n] = cpu[r, s]; ratio[n] = cpu[r, s] / cpu[r, "raw"] }
-        printf "| %s | %d | %d | %.1f us | %.3fx |\n", s, c[2], c[4], median(mine, n), median(ratio, n)
+        for (r in rounds) { mine = mine " " cpu[r, s]; ratio = ratio " " cpu[r, s] / cpu[r, "raw"] }
+        printf "| %s | %d | %d | %.1f us | %.3fx |\n", s, c[2], c[4], median(mine), median(ratio)
     }' "$runs"
 done

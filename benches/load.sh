@@ -70,7 +70,7 @@ for round in $(seq "$rounds"); do
             done
         done
     done | tee -a "$runs"
-    kill "$pid_raw" "$pid_lib" "$pid_example"; wait "$pid_raw" "$pid_lib" "$pid_example" 2>/dev/null || true
+    stop "$pid_raw" "$pid_lib" "$pid_example"
 done
 
 echo
@@ -79,9 +79,8 @@ echo
 # which cancels most of the machine's drift between rounds.
 echo "| server | workload | conns | sessions/s | vs ceiling | server CPU/session | vs ceiling | p50 | p999 | errors | peak RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-awk '
+awk "$awk_median"'
 function val(f,   i) { for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) { v = substr($i, length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }
-function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
 /sessions\/s=/ {
     sub(/sessions\/s= +/, "sessions/s=")
     k = $1 SUBSEP $2 SUBSEP val("conns"); if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
@@ -128,11 +127,10 @@ paired() { # workload conns label serve-subcommand [load generator options]
         local ceiling=$!
         taskset -c 0 "$bench" fastagi 127.0.0.1:4621 --workload "$1" --conns "$2" --seconds "$secs" --pid "$pid_pother" --label "$3" "${more[@]}" >>"$out2"
         wait "$ceiling"
-        kill "$pid_praw" "$pid_pother"; wait "$pid_praw" "$pid_pother" 2>/dev/null || true
+        stop "$pid_praw" "$pid_pother"
     done
-    paste -d ' ' "$out1" "$out2" | awk -v w="$1" -v c="$2" -v l="$3" '
+    paste -d ' ' "$out1" "$out2" | awk -v w="$1" -v c="$2" -v l="$3" "$awk_median"'
     function val(s, f,   i, n, a, v) { n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], f "=") == 1) { v = substr(a[i], length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }
-    function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
     {
         half = index($0, " " l " ")
         raw = substr($0, 1, half); lib = substr($0, half)

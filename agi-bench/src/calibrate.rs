@@ -2,8 +2,9 @@
 //! that `serve-raw --extra-code distinct` runs once per session: about 390
 //! more distinct 64-byte lines of code per session (about as many as the
 //! library's session runs beyond the ceiling's) and about 5,000 more
-//! instructions. `--extra-code same` runs one of them 440 times: about as
-//! many instructions, no more lines. `benches/footprint.sh` measures both
+//! instructions. `--extra-code same` runs one of them 440 times: about 6,000
+//! more instructions (measured; somewhat more than `distinct`), no more
+//! lines. `benches/footprint.sh` measures both
 //! (lines, instructions and CPU per session): the difference in CPU is what
 //! those lines of code cost here. (More distinct code also means more branch
 //! targets and pages: this measures distinct code, not cache lines alone.)

@@ -10,11 +10,11 @@
 //! some instruction on it grew by at least N between the two, that is, when
 //! it ran at least once per session.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 
-/// Execution counts per instruction, keyed by object file and address.
-pub type Counts = HashMap<(String, u64), u64>;
+/// Execution counts per instruction: per object file, per address.
+pub type Counts = HashMap<String, HashMap<u64, u64>>;
 
 /// Reads a callgrind profile made with `--dump-instr=yes`.
 ///
@@ -61,7 +61,11 @@ pub fn read_profile(profile: impl BufRead) -> Result<Counts, String> {
                 .nth(positions - 1)
                 .map_or(Ok(0), str::parse)
                 .map_err(|e| format!("bad cost in {line:?}: {e}"))?;
-            *counts.entry((object.clone(), address)).or_default() += count;
+            let per_address = match counts.get_mut(&object) {
+                Some(per_address) => per_address,
+                None => counts.entry(object.clone()).or_default(),
+            };
+            *per_address.entry(address).or_default() += count;
         }
     }
     Ok(counts)
@@ -70,20 +74,28 @@ pub fn read_profile(profile: impl BufRead) -> Result<Counts, String> {
 /// Lines of code (64 bytes) per object file where some instruction ran at
 /// least `sessions` times more in `more` than in `base`.
 pub fn lines_per_object(base: &Counts, more: &Counts, sessions: u64) -> BTreeMap<String, u64> {
-    let mut hottest: HashMap<(&str, u64), u64> = HashMap::new();
-    for ((object, address), &count) in more {
-        let grew =
-            count.saturating_sub(base.get(&(object.clone(), *address)).copied().unwrap_or(0));
-        let hot = hottest.entry((object, address >> 6)).or_default();
-        *hot = (*hot).max(grew);
-    }
     let mut per = BTreeMap::new();
-    for ((object, _), grew) in hottest {
-        if grew >= sessions {
-            *per.entry(object.to_owned()).or_default() += 1;
+    for (object, counts) in more {
+        let before = base.get(object);
+        let lines: HashSet<u64> = counts
+            .iter()
+            .filter(|&(address, &count)| {
+                let was = before.and_then(|b| b.get(address)).copied().unwrap_or(0);
+                count.saturating_sub(was) >= sessions
+            })
+            .map(|(address, _)| address >> 6)
+            .collect();
+        if !lines.is_empty() {
+            per.insert(object.clone(), lines.len() as u64);
         }
     }
     per
+}
+
+/// Instructions per session: what `more` ran beyond `base`, over `sessions`.
+pub fn instructions_per_session(base: &Counts, more: &Counts, sessions: u64) -> u64 {
+    let total = |counts: &Counts| counts.values().flat_map(HashMap::values).sum::<u64>();
+    total(more).saturating_sub(total(base)) / sessions.max(1)
 }
 
 /// `(id) name` defines an id, `(id)` reuses one, a bare name is itself.
@@ -153,10 +165,12 @@ fn=(1)
 0x10c0 13 5
 ";
 
+    fn read(profile: &str) -> Counts {
+        read_profile(profile.as_bytes()).unwrap()
+    }
+
     fn lines(base: &str, more: &str, sessions: u64) -> BTreeMap<String, u64> {
-        let base = read_profile(base.as_bytes()).unwrap();
-        let more = read_profile(more.as_bytes()).unwrap();
-        lines_per_object(&base, &more, sessions)
+        lines_per_object(&read(base), &read(more), sessions)
     }
 
     #[test]
@@ -180,6 +194,13 @@ fn=(1)
     fn start_up_cancels_between_two_runs() {
         // The same profile as base: nothing grew.
         assert!(lines(PROFILE, PROFILE, 1).is_empty());
+        // Only growth counts: 0x1000 grew by 5 (a line), 0x1040 by 2 (not),
+        // 0x1080 ran 9 times in both (start-up, not).
+        let base = "positions: instr\nob=/bin/s\n0x1000 5\n0x1040 5\n0x1080 9\n";
+        let more = "positions: instr\nob=/bin/s\n0x1000 10\n0x1040 7\n0x1080 9\n";
+        assert_eq!(lines(base, more, 5).get("/bin/s"), Some(&1));
+        let (base, more) = (read(base), read(more));
+        assert_eq!(instructions_per_session(&base, &more, 5), 1);
     }
 
     #[test]

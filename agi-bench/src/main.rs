@@ -41,8 +41,9 @@ enum Cmd {
     ServeRaw {
         addr: SocketAddr,
         /// Also run 440 distinct small functions once per session
-        /// (`distinct`), or about as many instructions through one function
-        /// (`same`): what code footprint costs (see `calibrate.rs`).
+        /// (`distinct`), or one of them 440 times (`same`: a few more
+        /// instructions, no more lines): what code footprint costs (see
+        /// `calibrate.rs`).
         #[arg(long)]
         extra_code: Option<ExtraCode>,
     },
@@ -207,8 +208,7 @@ fn main() {
             let (base, more) = (read(&base), read(&profile));
             let per = footprint::lines_per_object(&base, &more, sessions);
             let total: u64 = per.values().sum();
-            let instructions =
-                (more.values().sum::<u64>()).saturating_sub(base.values().sum()) / sessions.max(1);
+            let instructions = footprint::instructions_per_session(&base, &more, sessions);
             let objects: Vec<String> = per.iter().map(|(o, n)| format!("{o}={n}")).collect();
             println!(
                 "code_lines/session={total} instructions/session={instructions} {}",
