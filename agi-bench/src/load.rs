@@ -20,6 +20,10 @@ pub struct Report {
     pub elapsed: Duration,
     /// Session latency, connect to close, in µs.
     pub session: Histogram<u64>,
+    /// The same without each connection's first session: all connections
+    /// start at once, so their first sessions meet a burst of `conns`
+    /// simultaneous connects that the steady state does not have.
+    pub steady: Histogram<u64>,
     /// From sending the environment or a reply to the next command, in µs.
     pub command: Histogram<u64>,
     pub server_cpu: Option<f64>,
@@ -88,6 +92,7 @@ pub fn run(
         errors: 0,
         elapsed,
         session: histogram(),
+        steady: histogram(),
         command: histogram(),
         server_cpu: server_pid
             .and_then(procfs::cpu_seconds)
@@ -102,6 +107,7 @@ pub fn run(
         report.sessions += r.sessions;
         report.errors += r.errors;
         report.session.add(&r.session).expect("same bounds");
+        report.steady.add(&r.steady).expect("same bounds");
         report.command.add(&r.command).expect("same bounds");
     }
     report
@@ -111,6 +117,7 @@ struct ConnStats {
     sessions: u64,
     errors: u64,
     session: Histogram<u64>,
+    steady: Histogram<u64>,
     command: Histogram<u64>,
 }
 
@@ -126,6 +133,7 @@ async fn connection(
         sessions: 0,
         errors: 0,
         session: histogram(),
+        steady: histogram(),
         command: histogram(),
     };
     let mut buf = vec![0u8; 4096];
@@ -146,7 +154,11 @@ async fn connection(
         {
             Ok(()) => {
                 stats.sessions += 1;
-                let _ = stats.session.record(start.elapsed().as_micros() as u64);
+                let micros = start.elapsed().as_micros() as u64;
+                let _ = stats.session.record(micros);
+                if stats.sessions > 1 {
+                    let _ = stats.steady.record(micros);
+                }
             }
             Err(e) => {
                 stats.errors += 1;
@@ -311,6 +323,35 @@ pub fn idle(addr: SocketAddr, conns: usize, server_pid: u32) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every session counts in `session`; `steady` leaves out each
+    /// connection's first.
+    #[test]
+    fn steady_leaves_out_each_connections_first_session() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        std::thread::spawn(move || crate::servers::serve_raw(addr, None));
+        let listening = (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            std::net::TcpStream::connect(addr).is_ok()
+        });
+        assert!(listening, "the ceiling server started");
+        let r = run(
+            addr,
+            Workload::router(),
+            EnvArrival::AtOnce,
+            3,
+            30.0,
+            Some(12),
+            None,
+        );
+        assert_eq!((r.sessions, r.errors), (12, 0));
+        assert_eq!(r.session.len(), 12);
+        assert_eq!(r.steady.len(), 9);
+    }
 
     /// Both ways of sending the environment deliver the whole block, byte
     /// for byte, on a socket with TCP_NODELAY.
