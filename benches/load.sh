@@ -77,18 +77,15 @@ echo
 # Medians over the rounds; the "vs ceiling" columns are medians of the
 # per-round ratios (each server against the ceiling run in the same round),
 # which cancels most of the machine's drift between rounds.
-# p999 steady leaves out each connection's first session: every connection
-# starts at once, so the first sessions meet a burst of simultaneous
-# connects (1,024 at 1,024 connections) that the steady state does not.
-echo "| server | workload | conns | sessions/s | vs ceiling | server CPU/session | vs ceiling | p50 | p999 | p999 steady | errors | peak RSS |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| server | workload | conns | sessions/s | vs ceiling | server CPU/session | vs ceiling | p50 | p999 | errors | peak RSS |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 awk "$awk_median"'
 function val(f,   i) { for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) { v = substr($i, length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }
 /sessions\/s=/ {
     sub(/sessions\/s= +/, "sessions/s=")
     k = $1 SUBSEP $2 SUBSEP val("conns"); if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
     r = ++rounds[k]; vrate[k, r] = val("sessions/s"); vcpu[k, r] = val("server_cpu/session")
-    p50[k] = p50[k] " " val("p50"); p999[k] = p999[k] " " val("p999"); steady[k] = steady[k] " " val("p999_steady"); err[k] += val("errors"); peak[k] = peak[k] " " val("peak")
+    p50[k] = p50[k] " " val("p50"); p999[k] = p999[k] " " val("p999"); err[k] += val("errors"); peak[k] = peak[k] " " val("peak")
 }
 END {
     for (i = 1; i <= n; i++) {
@@ -100,7 +97,7 @@ END {
             rrate = rrate " " (vrate[base, r] > 0 ? vrate[k, r] / vrate[base, r] : 0)
             rcpu = rcpu " " (vcpu[base, r] > 0 ? vcpu[k, r] / vcpu[base, r] : 0)
         }
-        printf "| %s | %s | %s | %.0f | %.2fx | %.1f us | %.3fx | %.1f ms | %.1f ms | %.1f ms | %d | %.1f MiB |\n", f[1], f[2], f[3], median(rate), median(rrate), median(cpu), median(rcpu), median(p50[k]), median(p999[k]), median(steady[k]), err[k], median(peak[k]) / 1024
+        printf "| %s | %s | %s | %.0f | %.2fx | %.1f us | %.3fx | %.1f ms | %.1f ms | %d | %.1f MiB |\n", f[1], f[2], f[3], median(rate), median(rrate), median(cpu), median(rcpu), median(p50[k]), median(p999[k]), err[k], median(peak[k]) / 1024
     }
 }' "$runs"
 rm -f "$runs"

@@ -1,7 +1,7 @@
 //! Playing Asterisk against a FastAGI server: C connections, each running
 //! sessions back to back for a fixed time; and idle sessions for memory.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -20,10 +20,6 @@ pub struct Report {
     pub elapsed: Duration,
     /// Session latency, connect to close, in µs.
     pub session: Histogram<u64>,
-    /// The same without each connection's first session: all connections
-    /// start at once, so their first sessions meet a burst of `conns`
-    /// simultaneous connects that the steady state does not have.
-    pub steady: Histogram<u64>,
     /// From sending the environment or a reply to the next command, in µs.
     pub command: Histogram<u64>,
     pub server_cpu: Option<f64>,
@@ -70,30 +66,33 @@ pub fn run(
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let budget = Rc::new(Cell::new(budget.unwrap_or(u64::MAX)));
+    let totals = Rc::new(RefCell::new(Totals::new()));
     let local = tokio::task::LocalSet::new();
-    let results = local.block_on(&rt, async {
+    local.block_on(&rt, async {
         let mut tasks = Vec::new();
         for _ in 0..conns {
-            let (workload, env, budget) =
-                (Rc::clone(&workload), Rc::clone(&env), Rc::clone(&budget));
+            let (workload, env, budget, totals) = (
+                Rc::clone(&workload),
+                Rc::clone(&env),
+                Rc::clone(&budget),
+                Rc::clone(&totals),
+            );
             tasks.push(tokio::task::spawn_local(async move {
-                connection(addr, &workload, &env, arrival, deadline, &budget).await
+                connection(addr, &workload, &env, arrival, deadline, &budget, &totals).await
             }));
         }
-        let mut out = Vec::new();
         for t in tasks {
-            out.push(t.await.expect("load task"));
+            t.await.expect("load task");
         }
-        out
     });
     let elapsed = started.elapsed();
-    let mut report = Report {
-        sessions: 0,
-        errors: 0,
+    let totals = totals.replace(Totals::new());
+    Report {
+        sessions: totals.sessions,
+        errors: totals.errors,
         elapsed,
-        session: histogram(),
-        steady: histogram(),
-        command: histogram(),
+        session: totals.session,
+        command: totals.command,
         server_cpu: server_pid
             .and_then(procfs::cpu_seconds)
             .zip(cpu_before)
@@ -102,23 +101,29 @@ pub fn run(
         own_cpu: procfs::cpu_seconds(std::process::id())
             .zip(own_before)
             .map(|(a, b)| a - b),
-    };
-    for r in results {
-        report.sessions += r.sessions;
-        report.errors += r.errors;
-        report.session.add(&r.session).expect("same bounds");
-        report.steady.add(&r.steady).expect("same bounds");
-        report.command.add(&r.command).expect("same bounds");
     }
-    report
 }
 
-struct ConnStats {
+/// A run's counts and histograms, one set shared by all its connections
+/// (one thread): a histogram from 1 µs to 60 s at three digits is 136 KiB,
+/// and one per connection made the load generator allocate and merge
+/// gigabytes at 10,000 connections.
+struct Totals {
     sessions: u64,
     errors: u64,
     session: Histogram<u64>,
-    steady: Histogram<u64>,
     command: Histogram<u64>,
+}
+
+impl Totals {
+    fn new() -> Totals {
+        Totals {
+            sessions: 0,
+            errors: 0,
+            session: histogram(),
+            command: histogram(),
+        }
+    }
 }
 
 async fn connection(
@@ -128,48 +133,32 @@ async fn connection(
     arrival: EnvArrival,
     deadline: Instant,
     budget: &Cell<u64>,
-) -> ConnStats {
-    let mut stats = ConnStats {
-        sessions: 0,
-        errors: 0,
-        session: histogram(),
-        steady: histogram(),
-        command: histogram(),
-    };
+    totals: &RefCell<Totals>,
+) {
     let mut buf = vec![0u8; 4096];
     let mut scratch = Vec::with_capacity(256);
     while Instant::now() < deadline && budget.get() > 0 {
         budget.set(budget.get() - 1);
         let start = Instant::now();
-        match session(
-            addr,
-            workload,
-            env,
-            arrival,
-            &mut buf,
-            &mut scratch,
-            &mut stats.command,
-        )
-        .await
-        {
+        match session(addr, workload, env, arrival, &mut buf, &mut scratch, totals).await {
             Ok(()) => {
-                stats.sessions += 1;
-                let micros = start.elapsed().as_micros() as u64;
-                let _ = stats.session.record(micros);
-                if stats.sessions > 1 {
-                    let _ = stats.steady.record(micros);
-                }
+                let mut t = totals.borrow_mut();
+                t.sessions += 1;
+                let _ = t.session.record(start.elapsed().as_micros() as u64);
             }
             Err(e) => {
-                stats.errors += 1;
-                if stats.errors <= 3 {
+                let errors = {
+                    let mut t = totals.borrow_mut();
+                    t.errors += 1;
+                    t.errors
+                };
+                if errors <= 3 {
                     eprintln!("session error: {e}");
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
-    stats
 }
 
 /// One session: connect, environment, each command checked and answered,
@@ -181,7 +170,7 @@ async fn session(
     arrival: EnvArrival,
     buf: &mut [u8],
     scratch: &mut Vec<u8>,
-    rtt: &mut Histogram<u64>,
+    totals: &RefCell<Totals>,
 ) -> Result<(), String> {
     let mut stream = connect_with(addr, env, arrival).await?;
     let mut sent = Instant::now();
@@ -206,7 +195,10 @@ async fn session(
                 Err(e) => return Err(format!("read: {e}")),
             }
         };
-        let _ = rtt.record(sent.elapsed().as_micros() as u64);
+        let _ = totals
+            .borrow_mut()
+            .command
+            .record(sent.elapsed().as_micros() as u64);
         if !same_tokens(&buf[line.0..line.1], &step.tokens, scratch) {
             return Err(format!(
                 "command {i}: unexpected {:?}",
@@ -323,35 +315,6 @@ pub fn idle(addr: SocketAddr, conns: usize, server_pid: u32) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every session counts in `session`; `steady` leaves out each
-    /// connection's first.
-    #[test]
-    fn steady_leaves_out_each_connections_first_session() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        std::thread::spawn(move || crate::servers::serve_raw(addr, None));
-        let listening = (0..500).any(|_| {
-            std::thread::sleep(Duration::from_millis(10));
-            std::net::TcpStream::connect(addr).is_ok()
-        });
-        assert!(listening, "the ceiling server started");
-        let r = run(
-            addr,
-            Workload::router(),
-            EnvArrival::AtOnce,
-            3,
-            30.0,
-            Some(12),
-            None,
-        );
-        assert_eq!((r.sessions, r.errors), (12, 0));
-        assert_eq!(r.session.len(), 12);
-        assert_eq!(r.steady.len(), 9);
-    }
 
     /// Both ways of sending the environment deliver the whole block, byte
     /// for byte, on a socket with TCP_NODELAY.

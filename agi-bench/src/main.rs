@@ -154,11 +154,10 @@ fn main() {
                 .map_or(f64::NAN, |c| c * 1e6 / r.sessions.max(1) as f64);
             let (rss, hwm) = r.server_rss.unwrap_or((0, 0));
             println!(
-                "{label:<12} {workload:<7} conns={conns:<5} sessions/s={rate:>9.0} p50={:.2}ms p99={:.2}ms p999={:.2}ms p999_steady={:.2}ms cmd_p99={:.3}ms errors={} server_cpu/session={cpu_us:.1}us rss={}KiB peak={}KiB loadgen_cpu={:.0}%",
+                "{label:<12} {workload:<7} conns={conns:<5} sessions/s={rate:>9.0} p50={:.2}ms p99={:.2}ms p999={:.2}ms cmd_p99={:.3}ms errors={} server_cpu/session={cpu_us:.1}us rss={}KiB peak={}KiB loadgen_cpu={:.0}%",
                 pct(&r.session, 0.5),
                 pct(&r.session, 0.99),
                 pct(&r.session, 0.999),
-                pct(&r.steady, 0.999),
                 pct(&r.command, 0.99),
                 r.errors,
                 rss,
