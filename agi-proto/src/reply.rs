@@ -369,6 +369,11 @@ impl FrameDecoder {
             return Ok(Status::Partial);
         };
         if lf > self.limits.max_line {
+            // Judged as before its line feed arrived, so that the error
+            // does not depend on how the bytes were read.
+            if !plausible_prefix(buf) {
+                return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
+            }
             let limit = self.limits.max_line;
             return Err(ParseError::new(
                 ParseErrorKind::LineTooLong { limit },

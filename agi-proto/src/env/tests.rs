@@ -214,6 +214,38 @@ proptest! {
         prop_assert_eq!(Var::from_name(&name), slow_from_name(&name));
     }
 
+    /// Any bytes, however they arrive, give the same block or the same
+    /// error (kind and offset; the excerpt shows what had arrived).
+    #[test]
+    fn any_bytes_any_cuts_same_outcome(
+        pieces in proptest::collection::vec(prop::sample::select(vec![
+            &b"agi_"[..], b"agi_x: ", b"agi_arg_1: ", b"y", b":", b" ", b"\n", b"\r\n", b"\n\n",
+            b"0123456789", b"\0",
+        ]), 0..24),
+        cut_points in proptest::collection::vec(any::<usize>(), 0..8),
+    ) {
+        let stream = pieces.concat();
+        let limits = Limits { max_line: 16, max_block: 48, ..Limits::default() };
+        let outcome = |cuts: &[usize]| {
+            let mut d = EnvDecoder::new(limits);
+            for &cut in cuts {
+                match d.decode(&stream[..cut]) {
+                    Ok(Status::Partial) => {}
+                    Ok(Status::Complete { value, consumed }) => return format!("{value:?} {consumed}"),
+                    Err(e) => return format!("{:?} at {}", e.kind, e.offset),
+                }
+            }
+            match d.decode(&stream) {
+                Ok(Status::Partial) => "partial".to_string(),
+                Ok(Status::Complete { value, consumed }) => format!("{value:?} {consumed}"),
+                Err(e) => format!("{:?} at {}", e.kind, e.offset),
+            }
+        };
+        let mut cuts: Vec<usize> = cut_points.into_iter().map(|c| c % (stream.len() + 1)).collect();
+        cuts.sort_unstable();
+        prop_assert_eq!(outcome(&cuts), outcome(&[]));
+    }
+
     #[test]
     fn split_anywhere_same_result(cuts in proptest::collection::vec(0..STANDARD.len(), 0..6)) {
         let mut cuts = cuts;

@@ -337,6 +337,23 @@ proptest! {
         }
     }
 
+    /// Any bytes, however they arrive, give the same frames and the same
+    /// error: a peer's segmentation does not change what the client reports.
+    #[test]
+    fn any_stream_any_cuts_same_outcome(
+        pieces in proptest::collection::vec(prop::sample::select(vec![
+            &b"200 result="[..], b"HANGUP", b"HANG", b"520-", b"520 End", b"100 ", b"1", b"-",
+            b" ", b"(", b")", b"x", b"\n", b"\r\n", b"\0", b"0123456789",
+        ]), 0..24),
+        cut_points in proptest::collection::vec(any::<usize>(), 0..8),
+    ) {
+        let stream = pieces.concat();
+        let limits = Limits { max_line: 16, max_block: 48, ..Limits::default() };
+        let mut cuts: Vec<usize> = cut_points.into_iter().map(|c| c % (stream.len() + 1)).collect();
+        cuts.sort_unstable();
+        prop_assert_eq!(outcomes_of(&stream, &cuts, limits), outcomes_of(&stream, &[], limits));
+    }
+
     #[test]
     fn split_stream_same_frames(cut_points in proptest::collection::vec(any::<usize>(), 0..8)) {
         let stream: &[u8] = b"200 result=1 (a b)\nHANGUP\n100 result=0 Trying...\n520-x\ny\n520 End of proper usage.\n200 result= (timeout)\n";
@@ -349,19 +366,29 @@ proptest! {
 
 /// Feeds `stream` growing to each cut point, then whole; returns the frames.
 fn frames_of(stream: &[u8], cuts: &[usize]) -> Vec<String> {
-    let mut d = FrameDecoder::default();
+    outcomes_of(stream, cuts, Limits::default())
+}
+
+/// As `frames_of`, under `limits`, ending with the first error's kind and
+/// offset (its excerpt shows what had arrived, which depends on the cuts).
+fn outcomes_of(stream: &[u8], cuts: &[usize], limits: Limits) -> Vec<String> {
+    let mut d = FrameDecoder::new(limits);
     let mut out = Vec::new();
     let mut start = 0;
     let mut ends: Vec<usize> = cuts.to_vec();
     ends.push(stream.len());
     for end in ends {
         while start < end {
-            match d.decode(&stream[start..end]).unwrap() {
-                Status::Complete { value, consumed } => {
+            match d.decode(&stream[start..end]) {
+                Ok(Status::Complete { value, consumed }) => {
                     out.push(format!("{value:?}"));
                     start += consumed;
                 }
-                Status::Partial => break,
+                Ok(Status::Partial) => break,
+                Err(e) => {
+                    out.push(format!("{:?} at {}", e.kind, e.offset));
+                    return out;
+                }
             }
         }
     }
