@@ -1,6 +1,10 @@
-//! Shared by the test binaries that read the server's logs.
+//! Shared by several test binaries: the server's logs, collected, and the
+//! bytes hostile peers favour in property tests. (Each binary uses a part.)
+#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
 
 use tracing::subscriber::DefaultGuard;
 
@@ -36,4 +40,19 @@ impl Logs {
     pub fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
+}
+
+/// A byte a hostile peer favours: line ends, separators, NUL, digits, and
+/// the characters of reply tails, among any byte at all.
+pub fn hostile_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        4 => any::<u8>(),
+        2 => Just(b'\n'),
+        1 => Just(b'\r'),
+        1 => Just(b':'),
+        1 => Just(b' '),
+        1 => Just(0u8),
+        1 => prop::sample::select(&b"()="[..]),
+        2 => b'0'..=b'9',
+    ]
 }
