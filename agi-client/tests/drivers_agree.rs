@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use agi_client::{Options, aio, sync};
 use agi_proto::{EscapeDigits, Limits};
-use common::hostile_byte;
+use common::{asterisk_line, hostile_byte};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -208,24 +208,7 @@ fn run_aio(peer: Chunked, sink: Sink) -> Outcome {
 /// One piece of what the peer sends after the environment.
 fn piece() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        8 => prop_oneof![
-            Just(&b"200 result=0\n"[..]),
-            Just(&b"200 result=1\n"[..]),
-            Just(&b"200 result=1 (x)\n"[..]),
-            Just(&b"200 result=-1\n"[..]),
-            Just(&b"200 result=\n"[..]),
-            Just(&b"200 result=49 endpos=8000\n"[..]),
-            Just(&b"200 result=0 (timeout)\n"[..]),
-            Just(&b"200 result=6\r\n"[..]),
-            Just(&b"HANGUP\n"[..]),
-            Just(&b"100 result=0 Trying...\n"[..]),
-            Just(&b"510 Invalid or unknown command\n"[..]),
-            Just(&b"511 Command Not Permitted on a dead channel or intercept routine\n"[..]),
-            Just(&b"520-Invalid command syntax.  Proper usage follows:\n"[..]),
-            Just(&b" Usage: EXEC <application> <options>\n"[..]),
-            Just(&b"520 End of proper usage.\n"[..]),
-        ]
-        .prop_map(<[u8]>::to_vec),
+        8 => asterisk_line(),
         2 => vec(hostile_byte(), 0..24),
         1 => Just(vec![b'9'; MAX_LINE + 4]),
     ]

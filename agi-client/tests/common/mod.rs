@@ -1,5 +1,5 @@
 //! Shared by several test binaries: the server's logs, collected, and the
-//! bytes hostile peers favour in property tests. (Each binary uses a part.)
+//! bytes peers send in property tests. (Each binary uses a part.)
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
@@ -55,4 +55,29 @@ pub fn hostile_byte() -> impl Strategy<Value = u8> {
         1 => prop::sample::select(&b"()="[..]),
         2 => b'0'..=b'9',
     ]
+}
+
+/// A whole line Asterisk sends in reply (with its line feed): results of
+/// every shape, HANGUP, interim and failure codes, a usage block's lines.
+pub fn asterisk_line() -> impl Strategy<Value = Vec<u8>> {
+    let lines: Vec<&'static [u8]> = vec![
+        b"200 result=0\n",
+        b"200 result=1\n",
+        b"200 result=1 (x)\n",
+        b"200 result=1 (SIP/bob)\n",
+        b"200 result=-1\n",
+        b"200 result=\n",
+        b"200 result=49 endpos=8000\n",
+        b"200 result=1 endpos=-1\n",
+        b"200 result=0 (timeout)\n",
+        b"200 result=6\r\n",
+        b"HANGUP\n",
+        b"100 result=0 Trying...\n",
+        b"510 Invalid or unknown command\n",
+        b"511 Command Not Permitted on a dead channel or intercept routine\n",
+        b"520-Invalid command syntax.  Proper usage follows:\n",
+        b" Usage: EXEC <application> <options>\n",
+        b"520 End of proper usage.\n",
+    ];
+    prop::sample::select(lines).prop_map(<[u8]>::to_vec)
 }
