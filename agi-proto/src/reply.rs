@@ -352,12 +352,16 @@ impl FrameDecoder {
 
     /// The general path: any first line, complete or not.
     fn decode_line<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
-        let Some(lf) = memchr::memchr(b'\n', &buf[self.searched..]).map(|i| i + self.searched)
-        else {
+        let lf = memchr::memchr(b'\n', &buf[self.searched..]).map(|i| i + self.searched);
+        let seen = lf.unwrap_or(buf.len());
+        if lf.is_none() || seen > self.limits.max_line {
+            // A line still arriving, or past the limit, is judged by its
+            // start alone, so that the error does not depend on whether its
+            // line feed had arrived.
             if !plausible_prefix(buf) {
                 return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
             }
-            if buf.len() > self.limits.max_line {
+            if seen > self.limits.max_line {
                 let limit = self.limits.max_line;
                 return Err(ParseError::new(
                     ParseErrorKind::LineTooLong { limit },
@@ -367,20 +371,8 @@ impl FrameDecoder {
             }
             self.searched = buf.len();
             return Ok(Status::Partial);
-        };
-        if lf > self.limits.max_line {
-            // Judged as before its line feed arrived, so that the error
-            // does not depend on how the bytes were read.
-            if !plausible_prefix(buf) {
-                return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
-            }
-            let limit = self.limits.max_line;
-            return Err(ParseError::new(
-                ParseErrorKind::LineTooLong { limit },
-                buf,
-                0,
-            ));
         }
+        let lf = seen;
         let line = &buf[..lf];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let consumed = lf + 1;
