@@ -86,7 +86,9 @@ pub fn run(
         }
     });
     let elapsed = started.elapsed();
-    let totals = totals.replace(Totals::new());
+    let Ok(totals) = Rc::try_unwrap(totals).map(RefCell::into_inner) else {
+        unreachable!("every connection has ended");
+    };
     Report {
         sessions: totals.sessions,
         errors: totals.errors,
