@@ -1,11 +1,11 @@
 //! The sync and async clients drive one protocol core, so fed the same
 //! bytes, cut into reads of any sizes (the async reader also pending now
 //! and then), they must write the same commands and return the same
-//! results as the sync client given everything in one read, whatever the
-//! bytes: replies in order, HANGUP lines, interim `100` lines, usage
-//! blocks, garbage, lines past the limit, a stream that ends anywhere, by
-//! its end or by an error; and whatever the writer does: short writes, a
-//! broken pipe.
+//! results as the sync client given everything at once (one read per
+//! buffer), whatever the bytes: replies in order, HANGUP lines, interim
+//! `100` lines, usage blocks, garbage, lines past the limit, a stream that
+//! ends anywhere, by its end or by an error; and whatever the writer does:
+//! short writes, a broken pipe.
 
 mod common;
 
@@ -36,6 +36,7 @@ struct Chunked {
 }
 
 impl Chunked {
+    /// The next read's bytes, at most `room` (empty at the end).
     fn take(&mut self, room: usize) -> std::io::Result<&[u8]> {
         if self.at == self.bytes.len() && self.reset {
             return Err(std::io::ErrorKind::ConnectionReset.into());
@@ -160,6 +161,7 @@ macro_rules! commands {
     };
 }
 
+/// Small limits, so that over-long lines and blocks come up.
 fn options() -> Options {
     Options {
         limits: Limits {
@@ -176,6 +178,7 @@ fn options() -> Options {
 /// and the bytes it wrote.
 type Outcome = (String, Vec<String>, Vec<u8>);
 
+/// The sync client's outcome.
 fn run_sync(peer: Chunked, sink: Sink) -> Outcome {
     match sync::Channel::with_options(peer, sink, options()) {
         Err(e) => (shown(e), Vec::new(), Vec::new()),
@@ -187,6 +190,7 @@ fn run_sync(peer: Chunked, sink: Sink) -> Outcome {
     }
 }
 
+/// The async client's outcome, on a runtime of its own.
 fn run_aio(peer: Chunked, sink: Sink) -> Outcome {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -237,6 +241,8 @@ fn answer() -> impl Strategy<Value = (Vec<bool>, Option<Vec<Vec<u8>>>)> {
     )
 }
 
+/// The peer's bytes (an environment, then the answers, cut anywhere) and
+/// the sizes of its reads.
 fn peer() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
     let env = prop_oneof![
         8 => Just(b"agi_network: yes\nagi_channel: SIP/bob-1\nagi_arg_1: 101\n\n".to_vec()),
