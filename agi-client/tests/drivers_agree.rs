@@ -118,27 +118,14 @@ impl tokio::io::AsyncWrite for Sink {
     }
 }
 
-/// The `Debug` of a result, a parse error's excerpt left out: it shows
-/// what had arrived when the line was refused (often before its line
-/// feed), which depends on how the bytes were read. Its kind and offset
-/// stay.
-fn shown(result: impl std::fmt::Debug) -> String {
-    let text = format!("{result:?}");
-    let Some(start) = text.find("excerpt: \"") else {
-        return text;
-    };
-    let body = start + "excerpt: \"".len();
-    // The closing quote is the first one not escaped.
-    let mut escaped = false;
-    let end = text[body..]
-        .char_indices()
-        .find(|&(_, c)| {
-            let closes = c == '"' && !escaped;
-            escaped = c == '\\' && !escaped;
-            closes
-        })
-        .map_or(text.len(), |(i, _)| body + i + 1);
-    format!("{}excerpt: ..{}", &text[..start], &text[end..])
+/// The `Debug` of a result, a parse error shown by its kind and offset
+/// only: its excerpt shows what had arrived when the line was refused
+/// (often before its line feed), which depends on how the bytes were read.
+fn shown<T: std::fmt::Debug>(result: Result<T, agi_client::Error>) -> String {
+    match result {
+        Err(agi_client::Error::Parse(e)) => format!("Err(Parse({:?} at {}))", e.kind, e.offset),
+        other => format!("{other:?}"),
+    }
 }
 
 /// Runs the same commands on a channel, sync or async (`$($await)?` is
@@ -181,9 +168,9 @@ type Outcome = (String, Vec<String>, Vec<u8>);
 /// The sync client's outcome.
 fn run_sync(peer: Chunked, sink: Sink) -> Outcome {
     match sync::Channel::with_options(peer, sink, options()) {
-        Err(e) => (shown(e), Vec::new(), Vec::new()),
+        Err(e) => (shown::<()>(Err(e)), Vec::new(), Vec::new()),
         Ok(mut chan) => {
-            let env = shown(chan.env());
+            let env = format!("{:?}", chan.env());
             let results = commands!(chan);
             (env, results, chan.into_inner().1.written)
         }
@@ -199,9 +186,9 @@ fn run_aio(peer: Chunked, sink: Sink) -> Outcome {
     rt.block_on(async {
         let stream = tokio::io::join(peer, sink);
         match aio::Channel::with_options(stream, options()).await {
-            Err(e) => (shown(e), Vec::new(), Vec::new()),
+            Err(e) => (shown::<()>(Err(e)), Vec::new(), Vec::new()),
             Ok(mut chan) => {
-                let env = shown(chan.env());
+                let env = format!("{:?}", chan.env());
                 let results = commands!(chan.await);
                 (env, results, chan.into_inner().into_inner().1.written)
             }
