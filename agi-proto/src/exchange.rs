@@ -92,8 +92,8 @@ impl<'c, C: Command> Exchange<'c, C> {
         }
         match frame {
             Frame::Hangup => Step::Hangup,
-            Frame::Reply(reply) if reply.code() == 100 => Step::Interim,
-            Frame::Reply(reply) => self.reply(&reply),
+            // `step` took every other reply; only an interim `100` gets here.
+            Frame::Reply(_) => Step::Interim,
             Frame::InvalidCommand => Step::Done(Err(Failure::InvalidCommand)),
             Frame::DeadChannel => Step::Done(Err(Failure::DeadChannel)),
             Frame::Usage(usage) => Step::Done(Err(Failure::Usage(
