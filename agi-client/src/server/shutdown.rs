@@ -100,29 +100,30 @@ impl Server {
                     () = shared.room() => {}
                 }
             }
-            let (stream, peer) = tokio::select! {
+            let accepted = tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of descriptors and the like: keep serving,
-                        // retrying ever more slowly (10 ms doubling to 1 s)
-                        // and logging the 1st, 2nd, 4th, 8th... failure in
-                        // a row rather than each.
-                        failures = failures.saturating_add(1);
-                        if failures.is_power_of_two() {
-                            tracing::warn!(error = %e, failures, "accept failed");
-                        }
-                        let pause = Duration::from_millis(10 << (failures.min(8) - 1));
-                        tokio::select! {
-                            biased;
-                            () = &mut shutdown => break,
-                            () = tokio::time::sleep(pause.min(Duration::from_secs(1))) => {}
-                        }
-                        continue;
+                accepted = self.listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors and the like: keep serving,
+                    // retrying ever more slowly (10 ms doubling to 1 s) and
+                    // logging the 1st, 2nd, 4th, 8th... failure in a row
+                    // rather than each.
+                    failures = failures.saturating_add(1);
+                    if failures.is_power_of_two() {
+                        tracing::warn!(error = %e, failures, "accept failed");
                     }
-                },
+                    let pause = Duration::from_millis(10 << (failures.min(8) - 1));
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(pause.min(Duration::from_secs(1))) => {}
+                    }
+                    continue;
+                }
             };
             if failures > 0 {
                 tracing::info!(failures, "accepting again");
@@ -163,6 +164,16 @@ fn set_keepalive(socket: &TcpSocket, idle: Duration) {
     }
 }
 
+// These systems take SO_KEEPALIVE only, with their own timing.
+#[cfg_attr(
+    any(
+        target_os = "haiku",
+        target_os = "nto",
+        target_os = "openbsd",
+        target_os = "redox"
+    ),
+    allow(unused_variables)
+)]
 fn try_keepalive(socket: &TcpSocket, idle: Duration) -> io::Result<()> {
     use rustix::net::sockopt;
     sockopt::set_socket_keepalive(socket, true)?;
@@ -177,13 +188,5 @@ fn try_keepalive(socket: &TcpSocket, idle: Duration) -> io::Result<()> {
         sockopt::set_tcp_keepintvl(socket, (idle / 4).max(Duration::from_secs(1)))?;
         sockopt::set_tcp_keepcnt(socket, 4)?;
     }
-    // These systems take SO_KEEPALIVE only, with their own timing.
-    #[cfg(any(
-        target_os = "haiku",
-        target_os = "nto",
-        target_os = "openbsd",
-        target_os = "redox"
-    ))]
-    let _ = idle;
     Ok(())
 }
