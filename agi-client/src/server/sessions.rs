@@ -1,23 +1,21 @@
 //! Sessions in flight: counted against `max_sessions`, drained and cut at
 //! shutdown.
 //!
-//! One atomic counter and two `Notify`s shared by every session task. A
-//! `JoinSet` would do the same with an allocation per session and three
-//! lock round trips (insert, completion, reap); here a session costs an
-//! atomic add and subtract for its slot, and two round trips of the cut
-//! `Notify`'s lock (its waiter joins the list once and leaves it at the end).
+//! One atomic counter, a `Notify` and a list of wakers shared by every
+//! session task. A `JoinSet` would do the same with an allocation per
+//! session and three lock round trips (insert, completion, reap); here a
+//! session costs an atomic add and subtract for its slot, and two short
+//! lock round trips to put its waker in the cut's list and take it out.
 //!
 //! The environment deadline is a tokio timer, armed by `conn::open` only
-//! when the block is not already in the socket. A shared
-//! ticker that woke sessions through the cut `Notify` was tried: it saved no
-//! measurable CPU, and a notification that lands between a session's checks
-//! is lost for good (`notify_waiters` unlinks the waiter).
+//! when the block is not already in the socket. A shared ticker that woke
+//! sessions at the cut was tried: it saved no measurable CPU.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::task::Poll;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -36,14 +34,12 @@ pub(crate) struct Shared {
     active: AtomicUsize,
     /// Set once shutdown starts: ending sessions then wake the drain.
     draining: AtomicBool,
-    /// Set at the end of the grace period, before `cut` fires.
-    cutting: AtomicBool,
     /// Sessions ended by the cut.
     cut_count: AtomicUsize,
     /// A session ended (only signalled when someone may be waiting).
     ended: Notify,
     /// The grace period is over: every session stops.
-    cut: Notify,
+    cut: Cut,
     pub(crate) nodelay: NodelayInherited,
     pub(crate) warnings: Warnings,
 }
@@ -55,10 +51,9 @@ impl Shared {
             router,
             active: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
-            cutting: AtomicBool::new(false),
             cut_count: AtomicUsize::new(0),
             ended: Notify::new(),
-            cut: Notify::new(),
+            cut: Cut::default(),
             nodelay: NodelayInherited::default(),
             warnings: Warnings::new(),
         }
@@ -110,8 +105,7 @@ impl Shared {
             .await
             .is_err()
         {
-            self.cutting.store(true, SeqCst);
-            self.cut.notify_waiters();
+            self.cut.fire();
             // Cut sessions stop at their next poll; a handler that blocks its
             // thread must not hang the shutdown.
             let _ = tokio::time::timeout(
@@ -140,12 +134,10 @@ impl Admitted {
     pub(crate) fn run(self, stream: TcpStream, peer: SocketAddr) -> impl Future<Output = ()> {
         async move {
             let shared = &*self.0;
-            // Created before the check: a cut after this line wakes it.
-            let cut = shared.cut.notified();
-            if shared.cutting.load(SeqCst) {
-                shared.cut_count.fetch_add(1, SeqCst);
-                return;
-            }
+            let mut watch = CutWatch {
+                cut: &shared.cut,
+                slot: None,
+            };
             let serve = async {
                 // `let else`, not `if let`: the opened channel is not kept
                 // in the task beside the handler's copy.
@@ -162,27 +154,110 @@ impl Admitted {
                 };
                 conn::run(chan, peer, &shared.config, &shared.router).await;
             };
-            tokio::pin!(serve, cut);
-            let mut waiting_for_cut = false;
+            tokio::pin!(serve);
+            // Checked before the session is polled: a cut session stops at
+            // its next poll, and one spawned after the cut never starts.
             let was_cut = std::future::poll_fn(|cx| {
                 let _log = PanicLog;
-                if serve.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(false);
+                if watch.is_cut(cx) {
+                    return Poll::Ready(true);
                 }
-                // Registered once (the task's waker does not change); after
-                // that only a cut can make it ready, and `cutting` is set
-                // first.
-                if !waiting_for_cut || shared.cutting.load(SeqCst) {
-                    waiting_for_cut = true;
-                    return cut.as_mut().poll(cx).map(|()| true);
-                }
-                Poll::Pending
+                serve.as_mut().poll(cx).map(|()| false)
             })
             .await;
             if was_cut {
                 shared.cut_count.fetch_add(1, SeqCst);
                 tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
             }
+        }
+    }
+}
+
+/// The end of the grace period, and the wakers of the sessions it stops.
+///
+/// A session puts its task's waker in a free slot at its first poll and
+/// takes it out at its end: the same two lock round trips as a `Notify`
+/// waiter, and about 30 fewer distinct lines of code run per session
+/// (`benches/footprint.sh`: 692 against 724 for a router session).
+#[derive(Debug, Default)]
+struct Cut {
+    /// Set before the wakers are woken; sessions check it at each poll.
+    fired: AtomicBool,
+    slots: Mutex<Slots>,
+}
+
+/// A waker per session in flight; `None` marks a free slot.
+#[derive(Debug, Default)]
+struct Slots {
+    wakers: Vec<Option<Waker>>,
+    free: Vec<usize>,
+}
+
+impl Cut {
+    /// Stops every session: each sees `fired` at its next poll.
+    fn fire(&self) {
+        self.fired.store(true, SeqCst);
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        for waker in slots.wakers.iter().flatten() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Keeps `waker` to wake at the cut, in the slot returned; `None` when
+    /// the cut came first. (Under the lock, so that a cut either sees the
+    /// waker or is seen here.)
+    fn insert(&self, waker: &Waker) -> Option<usize> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.fired.load(SeqCst) {
+            return None;
+        }
+        let waker = Some(waker.clone());
+        Some(match slots.free.pop() {
+            Some(slot) => {
+                slots.wakers[slot] = waker;
+                slot
+            }
+            None => {
+                slots.wakers.push(waker);
+                slots.wakers.len() - 1
+            }
+        })
+    }
+
+    fn remove(&self, slot: usize) {
+        let waker = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            slots.free.push(slot);
+            slots.wakers[slot].take()
+        };
+        // Dropped outside the lock.
+        drop(waker);
+    }
+}
+
+/// One session's place in the cut's list, given back when the session ends
+/// however it ends (its future is dropped after a panic too).
+struct CutWatch<'a> {
+    cut: &'a Cut,
+    slot: Option<usize>,
+}
+
+impl CutWatch<'_> {
+    /// Whether the session is cut; its first call puts the task's waker in
+    /// the list (the waker of a tokio task does not change).
+    fn is_cut(&mut self, cx: &Context<'_>) -> bool {
+        if self.slot.is_some() {
+            return self.cut.fired.load(SeqCst);
+        }
+        self.slot = self.cut.insert(cx.waker());
+        self.slot.is_none()
+    }
+}
+
+impl Drop for CutWatch<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            self.cut.remove(slot);
         }
     }
 }
