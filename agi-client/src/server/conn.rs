@@ -20,10 +20,9 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
-use super::config::ServerConfig;
 use super::idle::IdleWatch;
-use super::router::{Router, Session, split_script};
-use super::throttle::Warnings;
+use super::router::{Session, split_script};
+use super::sessions::Shared;
 use crate::aio::{Channel, deadline};
 use crate::error::Error;
 
@@ -34,13 +33,17 @@ use crate::error::Error;
 pub(crate) fn open<'a>(
     stream: TcpStream,
     peer: SocketAddr,
-    config: &'a ServerConfig,
-    nodelay: &'a NodelayInherited,
-    warnings: &'a Warnings,
+    shared: &'a Shared,
 ) -> impl Future<Output = Option<Channel<TcpStream>>> + 'a {
     // An `async` block (see `run`), whose only wait is boxed: the task is
     // as large as its largest step, and this one is usually over at once.
     async move {
+        let Shared {
+            config,
+            nodelay,
+            warnings,
+            ..
+        } = shared;
         if let Some(allow) = &config.allow {
             // `::ffff:a.b.c.d` on a dual-stack listener is `a.b.c.d`.
             if !allow.contains(&peer.ip().to_canonical()) {
@@ -129,10 +132,10 @@ impl NodelayInherited {
 pub(crate) fn run<'a>(
     mut chan: Channel<TcpStream>,
     peer: SocketAddr,
-    config: &'a ServerConfig,
-    router: &'a Router,
+    shared: &'a Shared,
 ) -> impl Future<Output = ()> + 'a {
     async move {
+        let Shared { config, router, .. } = shared;
         let (span, handler) = {
             let env = chan.env();
             let script = env.network_script().unwrap_or_default();

@@ -141,18 +141,10 @@ impl Admitted {
             let serve = async {
                 // `let else`, not `if let`: the opened channel is not kept
                 // in the task beside the handler's copy.
-                let Some(chan) = conn::open(
-                    stream,
-                    peer,
-                    &shared.config,
-                    &shared.nodelay,
-                    &shared.warnings,
-                )
-                .await
-                else {
+                let Some(chan) = conn::open(stream, peer, shared).await else {
                     return;
                 };
-                conn::run(chan, peer, &shared.config, &shared.router).await;
+                conn::run(chan, peer, shared).await;
             };
             tokio::pin!(serve);
             // Checked before the session is polled: a cut session stops at
