@@ -13,6 +13,9 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
 use tokio::time::error::Elapsed;
 
+mod common;
+use common::{LOOPBACK, shut_down, start};
+
 fn env(script: &str) -> String {
     format!(
         "agi_network: yes\nagi_network_script: {script}\nagi_request: agi://127.0.0.1/{script}\nagi_channel: SIP/bob-1\n\
@@ -90,7 +93,7 @@ async fn read_to_close(
 
 fn config() -> ServerConfig {
     ServerConfig {
-        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        bind: LOOPBACK,
         session: Options {
             env_timeout: Some(Duration::from_millis(300)),
             handle_sighup: false,
@@ -99,35 +102,6 @@ fn config() -> ServerConfig {
         shutdown_grace: Duration::from_secs(2),
         ..ServerConfig::default()
     }
-}
-
-/// Starts the server; returns its address and a trigger for shutdown.
-async fn start(
-    config: ServerConfig,
-    router: Router,
-) -> (
-    SocketAddr,
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<agi_client::server::ShutdownReport>,
-) {
-    let server = Server::bind(config, router).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve_until(async move {
-        let _ = rx.await;
-    }));
-    (addr, tx, task)
-}
-
-/// Starts the shutdown; returns its report and how long it took.
-async fn shut_down(
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<agi_client::server::ShutdownReport>,
-) -> (agi_client::server::ShutdownReport, Duration) {
-    stop.send(()).unwrap();
-    let started = std::time::Instant::now();
-    let report = task.await.unwrap();
-    (report, started.elapsed())
 }
 
 fn greeter() -> Router {

@@ -4,15 +4,14 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use agi_client::server::{Router, Server, ServerConfig, Session};
+use agi_client::server::{Router, ServerConfig, Session};
 use rustix::process::{Resource, getrlimit, setrlimit};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
 
-use common::Logs;
+use common::{LOOPBACK, Logs, start};
 
 /// The lowest descriptor number free now: the next one the process gets.
 fn next_fd() -> u64 {
@@ -27,12 +26,10 @@ async fn accept_failures_back_off_log_sparingly_and_recover() {
 
     let router = Router::new().route("hi", |mut s: Session| async move { s.chan.noop().await });
     let config = ServerConfig {
-        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        bind: LOOPBACK,
         ..ServerConfig::default()
     };
-    let server = Server::bind(config, router).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    tokio::spawn(server.serve_until(std::future::pending()));
+    let (addr, _stop, _task) = start(config, router).await;
 
     // The callers' sockets exist before the limit drops; connecting them
     // takes no new descriptor, accepting them does.

@@ -11,15 +11,15 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use agi_client::Options;
-use agi_client::server::{Router, Server, ServerConfig, Session};
+use agi_client::server::{Router, ServerConfig, Session};
 use agi_proto::{EscapeDigits, Limits};
-use common::{asterisk_line, hostile_byte};
+use common::{LOOPBACK, asterisk_line, hostile_byte, start};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -242,7 +242,7 @@ fn good_reply(command: &[u8], alt: bool) -> &'static [u8] {
 /// Small deadlines and limits, so that every way to end comes quickly.
 fn config() -> ServerConfig {
     ServerConfig {
-        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        bind: LOOPBACK,
         session: Options {
             env_timeout: Some(ENV_TIMEOUT),
             command_timeout: Some(COMMAND_TIMEOUT),
@@ -418,14 +418,7 @@ async fn run(peers: Vec<Peer>) -> Result<(), String> {
     let completed = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&completed);
     let router = Router::new().route("fuzz", move |s: Session| handler(s, Arc::clone(&counter)));
-    let server = Server::bind(config(), router)
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = server.local_addr().map_err(|e| e.to_string())?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve_until(async {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, serving) = start(config(), router).await;
     let good = tokio::spawn(good_call(addr));
     let plays: Vec<_> = peers
         .into_iter()

@@ -4,14 +4,14 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use agi_client::server::{Router, Server, ServerConfig, Session};
+use agi_client::server::{Router, ServerConfig, Session};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use common::Logs;
+use common::{LOOPBACK, Logs, shut_down, start};
 
 /// Runs one session of `script` (uniqueid `uid`), answering a NOOP if the
 /// handler sends one, until the server closes the connection.
@@ -72,16 +72,11 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
             Ok::<(), agi_client::Error>(())
         });
     let config = ServerConfig {
-        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        bind: LOOPBACK,
         session_timeout: Some(Duration::from_millis(300)),
         ..ServerConfig::default()
     };
-    let server = Server::bind(config, router).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve_until(async move {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, task) = start(config, router).await;
 
     let works = session(addr, "works", "1700000000.1").await;
     let fails = session(addr, "fails?x=1", "1700000000.2").await;
@@ -97,8 +92,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     rustix::net::sockopt::set_socket_linger(&reset, Some(Duration::ZERO)).unwrap();
     drop(reset);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    shut_down(stop, task).await;
 
     let text = logs.text();
     let span = |peer: &str, uid: &str, script: &str| {
@@ -153,13 +147,11 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
 async fn refusals_are_logged_at_most_once_a_second() {
     let (logs, _guard) = Logs::capture(tracing::Level::INFO);
     let config = ServerConfig {
-        bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        bind: LOOPBACK,
         allow: Some(vec!["10.1.2.3".parse().unwrap()]),
         ..ServerConfig::default()
     };
-    let server = Server::bind(config, Router::new()).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    tokio::spawn(server.serve_until(std::future::pending()));
+    let (addr, _stop, _task) = start(config, Router::new()).await;
     let refused = || async {
         let mut peer = TcpStream::connect(addr).await.unwrap();
         let mut rest = Vec::new();

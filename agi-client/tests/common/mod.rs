@@ -1,12 +1,46 @@
-//! Shared by several test binaries: the server's logs, collected, and the
-//! bytes peers send in property tests. (Each binary uses a part.)
+//! Shared by several test binaries: a server on loopback, its logs
+//! collected, and the bytes peers send in property tests. (Each binary uses
+//! a part.)
 #![allow(dead_code)]
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use agi_client::server::{Router, Server, ServerConfig, ShutdownReport};
 use proptest::prelude::*;
-
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tracing::subscriber::DefaultGuard;
+
+/// Where test servers bind: loopback, a port the system picks.
+pub const LOOPBACK: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+
+/// A server serving on this runtime: its address, the trigger of its
+/// shutdown (which also starts when the sender is dropped), and its task.
+pub type Running = (SocketAddr, oneshot::Sender<()>, JoinHandle<ShutdownReport>);
+
+/// Binds `config` and serves `router` on a task of this runtime.
+pub async fn start(config: ServerConfig, router: Router) -> Running {
+    let server = Server::bind(config, router).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve_until(async move {
+        let _ = rx.await;
+    }));
+    (addr, tx, task)
+}
+
+/// Starts the shutdown; returns its report and how long it took.
+pub async fn shut_down(
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<ShutdownReport>,
+) -> (ShutdownReport, Duration) {
+    stop.send(()).unwrap();
+    let started = Instant::now();
+    let report = task.await.unwrap();
+    (report, started.elapsed())
+}
 
 /// Log lines formatted by a `tracing_subscriber::fmt` subscriber, collected
 /// for the test to read.
