@@ -80,8 +80,8 @@ echo "## Code footprint and CPU per router session (16 connections, ${secs}s run
 echo "| server | code lines/session | instructions/session | CPU/session | vs ceiling |"
 echo "| --- | --- | --- | --- | --- |"
 for server in "${servers[@]}"; do
-    awk -v s="$server" -v counts="${counts[$server]}" "$awk_median"'
-    { for (i = 1; i <= NF; i++) if ($i ~ /^server_cpu\/session=/) { v = $i; sub(/.*=/, "", v); sub(/us$/, "", v); cpu[$1, $2] = v + 0 } rounds[$1] = 1 }
+    awk -v s="$server" -v counts="${counts[$server]}" "$awk_median$awk_val"'
+    { cpu[$1, $2] = val($0, "server_cpu/session"); rounds[$1] = 1 }
     END {
         split(counts, c, /[ =]/)
         for (r in rounds) { mine = mine " " cpu[r, s]; ratio = ratio " " cpu[r, s] / cpu[r, "raw"] }

@@ -79,13 +79,12 @@ echo
 # which cancels most of the machine's drift between rounds.
 echo "| server | workload | conns | sessions/s | vs ceiling | server CPU/session | vs ceiling | p50 | p999 | errors | peak RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-awk "$awk_median"'
-function val(f,   i) { for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) { v = substr($i, length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }
+awk "$awk_median$awk_val"'
 /sessions\/s=/ {
     sub(/sessions\/s= +/, "sessions/s=")
-    k = $1 SUBSEP $2 SUBSEP val("conns"); if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
-    r = ++rounds[k]; vrate[k, r] = val("sessions/s"); vcpu[k, r] = val("server_cpu/session")
-    p50[k] = p50[k] " " val("p50"); p999[k] = p999[k] " " val("p999"); err[k] += val("errors"); peak[k] = peak[k] " " val("peak")
+    k = $1 SUBSEP $2 SUBSEP val($0, "conns"); if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
+    r = ++rounds[k]; vrate[k, r] = val($0, "sessions/s"); vcpu[k, r] = val($0, "server_cpu/session")
+    p50[k] = p50[k] " " val($0, "p50"); p999[k] = p999[k] " " val($0, "p999"); err[k] += val($0, "errors"); peak[k] = peak[k] " " val($0, "peak")
 }
 END {
     for (i = 1; i <= n; i++) {
@@ -129,8 +128,7 @@ paired() { # workload conns label serve-subcommand [load generator options]
         wait "$ceiling"
         stop "$pid_praw" "$pid_pother"
     done
-    paste -d ' ' "$out1" "$out2" | awk -v w="$1" -v c="$2" -v l="$3" "$awk_median"'
-    function val(s, f,   i, n, a, v) { n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], f "=") == 1) { v = substr(a[i], length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }
+    paste -d ' ' "$out1" "$out2" | awk -v w="$1" -v c="$2" -v l="$3" "$awk_median$awk_val"'
     {
         half = index($0, " " l " ")
         raw = substr($0, 1, half); lib = substr($0, half)
