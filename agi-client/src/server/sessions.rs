@@ -279,3 +279,68 @@ impl Drop for PanicLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+
+    /// A waker that counts its wake-ups.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (Arc::clone(&count), Waker::from(count))
+    }
+
+    #[test]
+    fn the_cut_wakes_every_session_in_the_list_and_only_those() {
+        let cut = Cut::default();
+        let (first, first_waker) = counting();
+        let (second, second_waker) = counting();
+        let (gone, gone_waker) = counting();
+        let a = cut.insert(&first_waker).unwrap();
+        let b = cut.insert(&gone_waker).unwrap();
+        cut.remove(b);
+        // The freed slot is taken again: the list grows with the sessions
+        // in flight, not with every session ever served.
+        assert_eq!(cut.insert(&second_waker), Some(b));
+        assert_ne!(a, b);
+        assert_eq!(cut.slots.lock().unwrap().wakers.len(), 2);
+        assert!(!cut.fired.load(SeqCst));
+
+        cut.fire();
+        assert_eq!(first.0.load(SeqCst), 1);
+        assert_eq!(second.0.load(SeqCst), 1);
+        assert_eq!(gone.0.load(SeqCst), 0, "a session that ended is not woken");
+        // A session that reaches the list after the cut is told at once.
+        assert_eq!(cut.insert(&first_waker), None);
+    }
+
+    #[test]
+    fn a_watch_registers_once_and_leaves_the_list_when_dropped() {
+        let cut = Cut::default();
+        let (count, waker) = counting();
+        let cx = Context::from_waker(&waker);
+        let mut watch = CutWatch {
+            cut: &cut,
+            slot: None,
+        };
+        assert!(!watch.is_cut(&cx));
+        assert!(!watch.is_cut(&cx));
+        assert_eq!(cut.slots.lock().unwrap().wakers.len(), 1);
+        cut.fire();
+        assert_eq!(count.0.load(SeqCst), 1);
+        assert!(watch.is_cut(&cx));
+        drop(watch);
+        let slots = cut.slots.lock().unwrap();
+        assert!(slots.wakers[0].is_none());
+        assert_eq!(slots.free, [0]);
+    }
+}
