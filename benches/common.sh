@@ -61,5 +61,6 @@ stop() {
 # list of numbers. Prepend it to an awk program.
 awk_median='function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }'
 # The number in a line's `name=value` field, its unit (us, ms, KiB, %)
-# stripped: val(line, "p50").
-awk_val='function val(s, f,   i, n, a, v) { n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], f "=") == 1) { v = substr(a[i], length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }'
+# stripped: val(line, "p50"). Starts on a new line, to follow awk_median.
+awk_val='
+function val(s, f,   i, n, a, v) { n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], f "=") == 1) { v = substr(a[i], length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }'

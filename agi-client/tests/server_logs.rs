@@ -140,6 +140,32 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     assert!(logged("TRACE", &ok, "< 200 result=0"), "{text}");
 }
 
+/// A handler whose `Drop` panics when the shutdown cuts its session: logged
+/// as a panic outside the handler, as at a timeout, and counted as cut.
+#[tokio::test]
+async fn a_panic_as_the_cut_drops_a_handler_is_logged_and_counted() {
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
+    let router = Router::new().route("drops-badly", |mut s: Session| async move {
+        let _bomb = Bomb;
+        s.chan.verbose("never answered").await
+    });
+    let config = ServerConfig {
+        bind: LOOPBACK,
+        shutdown_grace: Duration::from_millis(100),
+        ..ServerConfig::default()
+    };
+    let (addr, stop, task) = start(config, router).await;
+    let call = tokio::spawn(session(addr, "drops-badly", "1700000000.9"));
+    // In flight (waiting for its VERBOSE reply) when the shutdown starts.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (report, _) = shut_down(stop, task).await;
+    call.await.unwrap();
+    assert_eq!((report.finished, report.cut), (0, 1));
+    let text = logs.text();
+    let outside = "ERROR agi_client::server::sessions: a session panicked outside its handler";
+    assert!(text.contains(outside), "{text}");
+}
+
 /// Warnings any peer can trigger at will are logged at most once a second
 /// each, the next line counting those left out: twenty refused connections
 /// make one line, and the one a second later says nineteen were left out.

@@ -4,15 +4,19 @@
 //! One atomic counter, a `Notify` and a list of wakers shared by every
 //! session task. A `JoinSet` would do the same with an allocation per
 //! session and three lock round trips (insert, completion, reap); here a
-//! session costs an atomic add and subtract for its slot, and two short
-//! lock round trips to put its waker in the cut's list and take it out.
+//! session costs an atomic add and subtract for its slot and, once it waits
+//! for something, two short lock round trips to put its waker in the cut's
+//! list and take it out.
 //!
 //! The environment deadline is a tokio timer, armed by `conn::open` only
-//! when the block is not already in the socket. A shared ticker that woke
-//! sessions at the cut was tried: it saved no measurable CPU.
+//! when the block is not already in the socket. A server-wide ticker for
+//! environment deadlines, waking sessions through the cut, was tried: it
+//! saved no measurable CPU, and a wake-up that landed between a session's
+//! checks was lost.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -146,19 +150,33 @@ impl Admitted {
                 };
                 conn::run(chan, peer, shared).await;
             };
-            tokio::pin!(serve);
-            // Checked before the session is polled: a cut session stops at
-            // its next poll, and one spawned after the cut never starts.
+            // Dropped inside the poll when cut, so that a panic in the
+            // handler's `Drop` is logged as one in its poll would be.
+            let mut serve = pin!(Some(serve));
             let was_cut = std::future::poll_fn(|cx| {
                 let _log = PanicLog;
-                if watch.is_cut(cx) {
-                    return Poll::Ready(true);
+                // Checked first: a cut session stops at its next poll, and
+                // one first polled after the cut never starts.
+                if !watch.cut.fired.load(SeqCst) {
+                    if let Some(running) = serve.as_mut().as_pin_mut() {
+                        if running.poll(cx).is_ready() {
+                            return Poll::Ready(false);
+                        }
+                    }
+                    // Listed for the cut once it waits: a session over in
+                    // its first poll (refused, junk, a handler with nothing
+                    // to do) never takes the lock.
+                    if watch.listen(cx) {
+                        return Poll::Pending;
+                    }
                 }
-                serve.as_mut().poll(cx).map(|()| false)
+                // Counted before the drop, which may panic.
+                shared.cut_count.fetch_add(1, SeqCst);
+                serve.set(None);
+                Poll::Ready(true)
             })
             .await;
             if was_cut {
-                shared.cut_count.fetch_add(1, SeqCst);
                 tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
             }
         }
@@ -167,10 +185,10 @@ impl Admitted {
 
 /// The end of the grace period, and the wakers of the sessions it stops.
 ///
-/// A session puts its task's waker in a free slot at its first poll and
+/// A session puts its task's waker in a free slot when it first waits and
 /// takes it out at its end: the same two lock round trips as a `Notify`
-/// waiter, and about 30 fewer distinct lines of code run per session
-/// (`benches/footprint.sh`: 692 against 724 for a router session).
+/// waiter, whose code ran 21 distinct 64-byte lines per router session
+/// against about 8 here (callgrind per function, 2026-12-07).
 #[derive(Debug, Default)]
 struct Cut {
     /// Set before the wakers are woken; sessions check it at each poll.
@@ -189,9 +207,14 @@ impl Cut {
     /// Stops every session: each sees `fired` at its next poll.
     fn fire(&self) {
         self.fired.store(true, SeqCst);
-        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        for waker in slots.wakers.iter().flatten() {
-            waker.wake_by_ref();
+        // Woken after the lock is released: a session woken on another
+        // worker thread takes it at once, to leave the list.
+        let wakers: Vec<Waker> = {
+            let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            slots.wakers.iter().flatten().cloned().collect()
+        };
+        for waker in wakers {
+            waker.wake();
         }
     }
 
@@ -235,14 +258,13 @@ struct CutWatch<'a> {
 }
 
 impl CutWatch<'_> {
-    /// Whether the session is cut; its first call puts the task's waker in
-    /// the list (the waker of a tokio task does not change).
-    fn is_cut(&mut self, cx: &Context<'_>) -> bool {
-        if self.slot.is_some() {
-            return self.cut.fired.load(SeqCst);
+    /// Puts the task's waker in the cut's list, the first time (a tokio
+    /// task's waker does not change); `false` when the cut came first.
+    fn listen(&mut self, cx: &Context<'_>) -> bool {
+        if self.slot.is_none() {
+            self.slot = self.cut.insert(cx.waker());
         }
-        self.slot = self.cut.insert(cx.waker());
-        self.slot.is_none()
+        self.slot.is_some()
     }
 }
 
@@ -332,15 +354,78 @@ mod tests {
             cut: &cut,
             slot: None,
         };
-        assert!(!watch.is_cut(&cx));
-        assert!(!watch.is_cut(&cx));
+        assert!(watch.listen(&cx));
+        assert!(watch.listen(&cx));
         assert_eq!(cut.slots.lock().unwrap().wakers.len(), 1);
         cut.fire();
         assert_eq!(count.0.load(SeqCst), 1);
-        assert!(watch.is_cut(&cx));
         drop(watch);
         let slots = cut.slots.lock().unwrap();
         assert!(slots.wakers[0].is_none());
         assert_eq!(slots.free, [0]);
+    }
+
+    #[test]
+    fn a_watch_that_first_listens_after_the_cut_is_told_and_takes_no_slot() {
+        let cut = Cut::default();
+        cut.fire();
+        let (_, waker) = counting();
+        let mut watch = CutWatch {
+            cut: &cut,
+            slot: None,
+        };
+        assert!(!watch.listen(&Context::from_waker(&waker)));
+        assert!(cut.slots.lock().unwrap().wakers.is_empty());
+    }
+
+    /// Sessions on several worker threads, some listed before the cut and
+    /// some arriving while it fires: every one ends, none is missed.
+    #[test]
+    fn the_cut_reaches_sessions_on_every_worker_thread() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_time()
+            .build()
+            .unwrap();
+        for round in 0..20 {
+            let cut = Arc::new(Cut::default());
+            let sessions: Vec<_> = (0..64)
+                .map(|_| {
+                    let cut = Arc::clone(&cut);
+                    runtime.spawn(async move {
+                        let mut watch = CutWatch {
+                            cut: &cut,
+                            slot: None,
+                        };
+                        std::future::poll_fn(|cx| {
+                            if watch.cut.fired.load(SeqCst) || !watch.listen(cx) {
+                                Poll::Ready(())
+                            } else {
+                                Poll::Pending
+                            }
+                        })
+                        .await;
+                    })
+                })
+                .collect();
+            // Every other round, fire while the sessions are still starting.
+            if round % 2 == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            cut.fire();
+            runtime.block_on(async {
+                for session in sessions {
+                    tokio::time::timeout(Duration::from_secs(5), session)
+                        .await
+                        .expect("a session the cut did not reach")
+                        .unwrap();
+                }
+            });
+            let slots = cut.slots.lock().unwrap();
+            assert!(
+                slots.wakers.iter().all(Option::is_none),
+                "a slot not given back"
+            );
+        }
     }
 }
