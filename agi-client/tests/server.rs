@@ -652,6 +652,44 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
 
 /// A silent peer dropped at its deadline leaves a session in flight
 /// undisturbed, and that session can still be cut afterwards.
+/// A cut session whose handler is slow to drop (its `Drop` blocks its
+/// thread past the second the shutdown waits after the cut) is counted
+/// once, as cut, and the session that finished in the grace period stays
+/// finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_session_slow_to_drop_is_counted_once() {
+    struct Slow;
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            // The runtime goes on meanwhile: the shutdown's second passes.
+            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(1500)));
+        }
+    }
+    let router = Router::new()
+        .route("quick", |mut s: Session| async move { s.chan.noop().await })
+        .route("slow", |mut s: Session| async move {
+            let _slow = Slow;
+            s.chan.noop().await
+        });
+    let config = ServerConfig {
+        shutdown_grace: Duration::from_millis(300),
+        ..config()
+    };
+    let (addr, stop, task) = start(config, router).await;
+    let mut slow = Asterisk::connect(addr, "slow").await;
+    let mut quick = Asterisk::connect(addr, "quick").await;
+    for peer in [&mut slow, &mut quick] {
+        let mut line = String::new();
+        peer.reader.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "NOOP\n");
+    }
+    let stopping = tokio::spawn(shut_down(stop, task));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    quick.writer.write_all(b"200 result=0\n").await.unwrap();
+    let (report, _) = stopping.await.unwrap();
+    assert_eq!((report.finished, report.cut), (1, 1));
+}
+
 #[tokio::test]
 async fn another_sessions_deadline_leaves_a_running_session_alone() {
     let router = Router::new().route("slow", |mut s: Session| async move {

@@ -155,12 +155,21 @@ async fn a_panic_as_the_cut_drops_a_handler_is_logged_and_counted() {
         ..ServerConfig::default()
     };
     let (addr, stop, task) = start(config, router).await;
-    let call = tokio::spawn(session(addr, "drops-badly", "1700000000.9"));
-    // In flight (waiting for its VERBOSE reply) when the shutdown starts.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (r, mut w) = TcpStream::connect(addr).await.unwrap().into_split();
+    w.write_all(b"agi_network: yes\nagi_network_script: drops-badly\n\n")
+        .await
+        .unwrap();
+    // In flight, its bomb armed, when the shutdown starts: waiting for the
+    // reply to the VERBOSE it sent.
+    let mut r = BufReader::new(r);
+    let mut line = String::new();
+    r.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("VERBOSE"), "{line:?}");
     let (report, _) = shut_down(stop, task).await;
-    call.await.unwrap();
     assert_eq!((report.finished, report.cut), (0, 1));
+    // The cut closed the connection.
+    let rest = tokio::time::timeout(Duration::from_secs(3), r.read_to_end(&mut Vec::new())).await;
+    assert!(matches!(rest, Ok(Ok(0))), "{rest:?}");
     let text = logs.text();
     let outside = "ERROR agi_client::server::sessions: a session panicked outside its handler";
     assert!(text.contains(outside), "{text}");

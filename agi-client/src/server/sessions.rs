@@ -76,7 +76,7 @@ impl Shared {
             return None;
         }
         self.active.fetch_add(1, SeqCst);
-        Some(Admitted(Arc::clone(self)))
+        Some(Admitted(Arc::clone(self), AtomicBool::new(false)))
     }
 
     /// Waits until fewer than `max_sessions` sessions run.
@@ -119,15 +119,18 @@ impl Shared {
             .await;
         }
         // Sessions still running now did not stop when cut (a handler
-        // blocking its thread): they are counted as cut, not as finished.
+        // blocking its thread, or slow to drop): they are counted as cut,
+        // not as finished. A cut session joins `cut_count` only as it gives
+        // its slot back, so that it is not counted twice.
         let cut = (self.cut_count.load(SeqCst) + self.active.load(SeqCst)).min(in_flight);
         (in_flight - cut, cut)
     }
 }
 
-/// One admitted session's slot and its share of the server.
+/// One admitted session's slot and its share of the server, and whether the
+/// cut ended it.
 #[derive(Debug)]
-pub(crate) struct Admitted(Arc<Shared>);
+pub(crate) struct Admitted(Arc<Shared>, AtomicBool);
 
 impl Admitted {
     /// Runs the session to its end, or until the cut.
@@ -170,8 +173,8 @@ impl Admitted {
                         return Poll::Pending;
                     }
                 }
-                // Counted before the drop, which may panic.
-                shared.cut_count.fetch_add(1, SeqCst);
+                // Marked before the drop, which may panic.
+                self.1.store(true, SeqCst);
                 serve.set(None);
                 Poll::Ready(true)
             })
@@ -281,6 +284,9 @@ impl Drop for CutWatch<'_> {
 impl Drop for Admitted {
     fn drop(&mut self) {
         let shared = &*self.0;
+        if self.1.load(SeqCst) {
+            shared.cut_count.fetch_add(1, SeqCst);
+        }
         let before = shared.active.fetch_sub(1, SeqCst);
         if before == shared.config.max_sessions || shared.draining.load(SeqCst) {
             shared.ended.notify_one();
@@ -408,7 +414,8 @@ mod tests {
                     })
                 })
                 .collect();
-            // Every other round, fire while the sessions are still starting.
+            // Odd rounds fire while the sessions are still starting, even
+            // ones once they have had time to wait.
             if round % 2 == 0 {
                 std::thread::sleep(Duration::from_millis(5));
             }
