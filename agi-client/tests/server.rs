@@ -46,11 +46,16 @@ impl Asterisk {
         self.expect_late(command, reply, Duration::ZERO).await;
     }
 
-    /// As `expect`, with the reply held back for `delay` (a long command).
-    async fn expect_late(&mut self, command: &str, reply: &str, delay: Duration) {
+    /// Reads the next line, which must be `command`; answers nothing.
+    async fn receive(&mut self, command: &str) {
         let mut line = String::new();
         self.reader.read_line(&mut line).await.unwrap();
         assert_eq!(line, format!("{command}\n"));
+    }
+
+    /// As `expect`, with the reply held back for `delay` (a long command).
+    async fn expect_late(&mut self, command: &str, reply: &str, delay: Duration) {
+        self.receive(command).await;
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
@@ -433,9 +438,7 @@ async fn handler_errors_and_panics_end_only_their_session() {
     let (addr, stop, task) = start(config(), faulty(&served)).await;
     let mut busy = Asterisk::connect(addr, "works").await;
     busy.expect("NOOP", "200 result=0\n").await;
-    let mut line = String::new();
-    busy.reader.read_line(&mut line).await.unwrap();
-    assert_eq!(line, "NOOP\n");
+    busy.receive("NOOP").await;
 
     let mut a = Asterisk::connect(addr, "fails").await;
     a.expect("NOOP", "200 result=0\n").await;
@@ -678,11 +681,8 @@ async fn a_cut_session_slow_to_drop_is_counted_once() {
     let (addr, stop, task) = start(config, router).await;
     let mut slow = Asterisk::connect(addr, "slow").await;
     let mut quick = Asterisk::connect(addr, "quick").await;
-    for peer in [&mut slow, &mut quick] {
-        let mut line = String::new();
-        peer.reader.read_line(&mut line).await.unwrap();
-        assert_eq!(line, "NOOP\n");
-    }
+    slow.receive("NOOP").await;
+    quick.receive("NOOP").await;
     let stopping = tokio::spawn(shut_down(stop, task));
     tokio::time::sleep(Duration::from_millis(50)).await;
     quick.writer.write_all(b"200 result=0\n").await.unwrap();
@@ -703,9 +703,7 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
     };
     let (addr, stop, task) = start(config, router).await;
     let mut running = Asterisk::connect(addr, "slow").await;
-    let mut line = String::new();
-    running.reader.read_line(&mut line).await.unwrap();
-    assert_eq!(line, "NOOP\n");
+    running.receive("NOOP").await;
     // A peer that sends nothing is dropped at its deadline meanwhile.
     let mut silent = TcpStream::connect(addr).await.unwrap();
     let (closed, _) = read_to_close(&mut silent, Duration::from_secs(2)).await;
@@ -930,9 +928,7 @@ async fn session_timeout_closes_a_session_that_runs_too_long_only() {
     let (addr, stop, task) = start(config, router).await;
     let started = Instant::now();
     let mut long = Asterisk::connect(addr, "long").await;
-    let mut line = String::new();
-    long.reader.read_line(&mut line).await.unwrap();
-    assert_eq!(line, "NOOP\n");
+    long.receive("NOOP").await;
     // The short session starts 800 ms later and ends 1.4 s after that,
     // after the long one is closed, within its own 2 s.
     tokio::time::sleep(Duration::from_millis(800)).await;
