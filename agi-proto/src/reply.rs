@@ -352,27 +352,27 @@ impl FrameDecoder {
 
     /// The general path: any first line, complete or not.
     fn decode_line<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
-        let lf = memchr::memchr(b'\n', &buf[self.searched..]).map(|i| i + self.searched);
-        let seen = lf.unwrap_or(buf.len());
-        if lf.is_none() || seen > self.limits.max_line {
-            // A line still arriving, or past the limit, is judged by its
-            // start alone, so that the error does not depend on whether its
-            // line feed had arrived.
-            if !plausible_prefix(buf) {
-                return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
+        let lf = match memchr::memchr(b'\n', &buf[self.searched..]) {
+            Some(i) if i + self.searched <= self.limits.max_line => i + self.searched,
+            lf => {
+                // A line still arriving, or past the limit, is judged by its
+                // start alone, so that the error does not depend on whether
+                // its line feed had arrived.
+                if !plausible_prefix(buf) {
+                    return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
+                }
+                if lf.map_or(buf.len(), |i| i + self.searched) > self.limits.max_line {
+                    let limit = self.limits.max_line;
+                    return Err(ParseError::new(
+                        ParseErrorKind::LineTooLong { limit },
+                        buf,
+                        0,
+                    ));
+                }
+                self.searched = buf.len();
+                return Ok(Status::Partial);
             }
-            if seen > self.limits.max_line {
-                let limit = self.limits.max_line;
-                return Err(ParseError::new(
-                    ParseErrorKind::LineTooLong { limit },
-                    buf,
-                    0,
-                ));
-            }
-            self.searched = buf.len();
-            return Ok(Status::Partial);
-        }
-        let lf = seen;
+        };
         let line = &buf[..lf];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let consumed = lf + 1;

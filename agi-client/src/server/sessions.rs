@@ -76,7 +76,10 @@ impl Shared {
             return None;
         }
         self.active.fetch_add(1, SeqCst);
-        Some(Admitted(Arc::clone(self), AtomicBool::new(false)))
+        Some(Admitted {
+            shared: Arc::clone(self),
+            cut: false,
+        })
     }
 
     /// Waits until fewer than `max_sessions` sessions run.
@@ -127,10 +130,13 @@ impl Shared {
     }
 }
 
-/// One admitted session's slot and its share of the server, and whether the
-/// cut ended it.
+/// One admitted session's slot and its share of the server.
 #[derive(Debug)]
-pub(crate) struct Admitted(Arc<Shared>, AtomicBool);
+pub(crate) struct Admitted {
+    shared: Arc<Shared>,
+    /// The cut ended it: counted as cut when the slot is given back.
+    cut: bool,
+}
 
 impl Admitted {
     /// Runs the session to its end, or until the cut.
@@ -138,9 +144,9 @@ impl Admitted {
     /// An `async` block rather than an `async fn`: the latter keeps each
     /// argument twice in the task (as passed, and as moved into its body).
     #[allow(clippy::manual_async_fn)] // on purpose: see above
-    pub(crate) fn run(self, stream: TcpStream, peer: SocketAddr) -> impl Future<Output = ()> {
+    pub(crate) fn run(mut self, stream: TcpStream, peer: SocketAddr) -> impl Future<Output = ()> {
         async move {
-            let shared = &*self.0;
+            let shared = &*self.shared;
             let mut watch = CutWatch {
                 cut: &shared.cut,
                 slot: None,
@@ -174,7 +180,7 @@ impl Admitted {
                     }
                 }
                 // Marked before the drop, which may panic.
-                self.1.store(true, SeqCst);
+                self.cut = true;
                 serve.set(None);
                 Poll::Ready(true)
             })
@@ -283,8 +289,8 @@ impl Drop for CutWatch<'_> {
 /// a task that panicked, and of one that never ran when the runtime stops).
 impl Drop for Admitted {
     fn drop(&mut self) {
-        let shared = &*self.0;
-        if self.1.load(SeqCst) {
+        let shared = &*self.shared;
+        if self.cut {
             shared.cut_count.fetch_add(1, SeqCst);
         }
         let before = shared.active.fetch_sub(1, SeqCst);
