@@ -5,9 +5,9 @@
 //! buffer), whatever the bytes: replies in order, HANGUP lines, interim
 //! `100` lines, usage blocks, garbage, lines past the limit, a stream that
 //! ends anywhere, by its end or by an error; and whatever the writer does:
-//! short writes, a broken pipe. (One allowance, see `outcome`: from the
-//! first command a broken writer refuses, `HungUp` and `Closed` count as
-//! one.)
+//! short writes, a broken pipe. (One allowance, see `excused`: from the
+//! first command a broken writer refuses, a run in pieces may say `Closed`
+//! where the reference says `HungUp`.)
 
 mod common;
 
@@ -35,6 +35,8 @@ struct Chunked {
     reset: bool,
     /// The async reader is pending every other poll (and wakes itself).
     stall: bool,
+    /// Whether the last poll was pending (with `stall`).
+    stalled: bool,
 }
 
 impl Chunked {
@@ -66,10 +68,12 @@ impl tokio::io::AsyncRead for Chunked {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
-        if this.stall && this.turn.is_multiple_of(2) {
-            this.turn += 1;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
+        if this.stall {
+            this.stalled = !this.stalled;
+            if this.stalled {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
         }
         let piece = this.take(buf.remaining())?;
         buf.put_slice(piece);
@@ -167,32 +171,39 @@ fn options() -> Options {
 }
 
 /// What a driver did: the environment's outcome, each command's result,
-/// and the bytes it wrote.
-type Outcome = (String, Vec<String>, Vec<u8>);
+/// the bytes it wrote, and the first command a broken writer refused.
+type Outcome = (String, Vec<String>, Vec<u8>, Option<usize>);
 
-/// The outcome, once the writer is back. A command whose line could not be
-/// written ends in `HungUp` when a HANGUP line the peer sent before it had
-/// been read by then, and in `Closed` when it had not; that depends on the
-/// sizes of the reads (a client does not read after a failed write: the
-/// read could block). So from the first command the broken writer refused
-/// on, the two are shown as one end of the call.
-fn outcome(env: String, mut results: Vec<String>, sink: Sink) -> Outcome {
-    if sink.broken {
-        // Commands before it were written whole, a line each.
-        let refused = sink.written.iter().filter(|&&b| b == b'\n').count();
-        for result in results.iter_mut().skip(refused) {
-            if *result == "Err(HungUp)" || *result == "Err(Closed)" {
-                *result = "Err(HungUp or Closed, the writer broken)".to_string();
+/// The outcome, once the writer is back.
+fn outcome(env: String, results: Vec<String>, sink: Sink) -> Outcome {
+    // Commands before the refused one were written whole, a line each.
+    let refused = sink
+        .broken
+        .then(|| sink.written.iter().filter(|&&b| b == b'\n').count());
+    (env, results, sink.written, refused)
+}
+
+/// A run in pieces, with the one allowance it gets against the one-read
+/// reference: a command the broken writer refused ends in `HungUp` when a
+/// HANGUP line the peer sent before it had been read, and in `Closed` when
+/// not. A client does not read after a failed write (the read could
+/// block), so a run in pieces may not have read as far as the reference
+/// has; the reverse (`HungUp` here, `Closed` there) stays a disagreement.
+fn excused(mut pieces: Outcome, reference: &Outcome) -> Outcome {
+    if let (Some(refused), true) = (pieces.3, pieces.3 == reference.3) {
+        for (mine, theirs) in pieces.1.iter_mut().zip(&reference.1).skip(refused) {
+            if mine == "Err(Closed)" && theirs == "Err(HungUp)" {
+                mine.clone_from(theirs);
             }
         }
     }
-    (env, results, sink.written)
+    pieces
 }
 
 /// The sync client's outcome.
 fn run_sync(peer: Chunked, sink: Sink) -> Outcome {
     match sync::Channel::with_options(peer, sink, options()) {
-        Err(e) => (shown::<()>(Err(e)), Vec::new(), Vec::new()),
+        Err(e) => (shown::<()>(Err(e)), Vec::new(), Vec::new(), None),
         Ok(mut chan) => {
             let env = format!("{:?}", chan.env());
             let results = commands!(chan);
@@ -210,7 +221,7 @@ fn run_aio(peer: Chunked, sink: Sink) -> Outcome {
     rt.block_on(async {
         let stream = tokio::io::join(peer, sink);
         match aio::Channel::with_options(stream, options()).await {
-            Err(e) => (shown::<()>(Err(e)), Vec::new(), Vec::new()),
+            Err(e) => (shown::<()>(Err(e)), Vec::new(), Vec::new(), None),
             Ok(mut chan) => {
                 let env = format!("{:?}", chan.env());
                 let results = commands!(chan.await);
@@ -297,13 +308,54 @@ proptest! {
         max_write in prop_oneof![Just(usize::MAX), 1..16usize],
         fail_after in prop::option::weighted(0.2, 0..200usize),
     ) {
-        let peer = Chunked { bytes, at: 0, sizes, turn: 0, reset, stall };
+        let peer = Chunked { bytes, at: 0, sizes, turn: 0, reset, stall, stalled: false };
         let whole = Chunked { sizes: vec![usize::MAX], stall: false, ..peer.clone() };
         let sink = Sink { written: Vec::new(), max_write, fail_after, broken: false };
         let reference = run_sync(whole, sink.clone());
-        let sync = run_sync(peer.clone(), sink.clone());
-        let aio = run_aio(peer, sink);
+        let sync = excused(run_sync(peer.clone(), sink.clone()), &reference);
+        let aio = excused(run_aio(peer, sink), &reference);
         prop_assert_eq!(&sync, &reference, "sync, in pieces, against one read");
         prop_assert_eq!(&aio, &reference, "async, in pieces, against one read");
     }
+}
+
+/// The case the allowance is for (found by a random case in CI): four
+/// replies then a HANGUP line, and a writer that breaks at the fifth
+/// command. Read at once, the HANGUP is seen before the write fails; read a
+/// byte at a time, it is not.
+#[test]
+fn a_hangup_unread_when_the_writer_breaks_is_excused_only_that_way() {
+    let bytes = [
+        &b"agi_network: yes\nagi_channel: SIP/bob-1\nagi_arg_1: 101\n\n"[..],
+        b"100 result=0 Trying...\n200 result=0\n200 result=1 (x)\n200 result=-1\n",
+        b"200 result=1 (x)\nHANGUP\n",
+    ]
+    .concat();
+    let peer = Chunked {
+        bytes,
+        at: 0,
+        sizes: vec![1],
+        turn: 0,
+        reset: false,
+        stall: false,
+        stalled: false,
+    };
+    let whole = Chunked {
+        sizes: vec![usize::MAX],
+        ..peer.clone()
+    };
+    let sink = Sink {
+        written: Vec::new(),
+        max_write: usize::MAX,
+        fail_after: Some(61),
+        broken: false,
+    };
+    let reference = run_sync(whole, sink.clone());
+    let pieces = run_sync(peer, sink);
+    assert_eq!(reference.3, Some(4), "the fifth command refused");
+    assert_eq!(reference.1[4], "Err(HungUp)");
+    assert_eq!(pieces.1[4], "Err(Closed)");
+    assert_eq!(excused(pieces.clone(), &reference), reference);
+    // The other way round is not excused.
+    assert_ne!(excused(reference, &pieces), pieces);
 }
