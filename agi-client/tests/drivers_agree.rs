@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 
 use agi_client::{Options, aio, sync};
 use agi_proto::{EscapeDigits, Limits};
-use common::{asterisk_line, hostile_byte};
+use common::{asterisk_line, junk};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -235,7 +235,7 @@ fn run_aio(peer: Chunked, sink: Sink) -> Outcome {
 fn piece() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         8 => asterisk_line(),
-        2 => vec(hostile_byte(), 0..24),
+        2 => junk(24),
         1 => Just(vec![b'9'; MAX_LINE + 4]),
     ]
 }
@@ -268,8 +268,8 @@ fn answer() -> impl Strategy<Value = (Vec<bool>, Option<Vec<Vec<u8>>>)> {
 fn peer() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
     let env = prop_oneof![
         8 => Just(b"agi_network: yes\nagi_channel: SIP/bob-1\nagi_arg_1: 101\n\n".to_vec()),
-        1 => vec(hostile_byte(), 0..40).prop_map(|junk| [&b"agi_request: x\n"[..], &junk].concat()),
-        1 => vec(hostile_byte(), 0..40),
+        1 => junk(40).prop_map(|junk| [&b"agi_request: x\n"[..], &junk].concat()),
+        1 => junk(40),
     ];
     (
         env,

@@ -653,8 +653,6 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
     assert_eq!((report.finished, report.cut), (1, 1));
 }
 
-/// A silent peer dropped at its deadline leaves a session in flight
-/// undisturbed, and that session can still be cut afterwards.
 /// A cut session whose handler is slow to drop (its `Drop` blocks its
 /// thread past the second the shutdown waits after the cut) is counted
 /// once, as cut, and the session that finished in the grace period stays
@@ -684,7 +682,9 @@ async fn a_cut_session_slow_to_drop_is_counted_once() {
     slow.receive("NOOP").await;
     quick.receive("NOOP").await;
     let stopping = tokio::spawn(shut_down(stop, task));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Answered once the shutdown has surely started (probing with
+    // connections would add sessions of its own to the report).
+    tokio::time::sleep(Duration::from_millis(200)).await;
     quick.writer.write_all(b"200 result=0\n").await.unwrap();
     // Finished well within the grace period.
     assert!(quick.closed_within(Duration::from_millis(500)).await);
@@ -692,6 +692,8 @@ async fn a_cut_session_slow_to_drop_is_counted_once() {
     assert_eq!((report.finished, report.cut), (1, 1));
 }
 
+/// A silent peer dropped at its deadline leaves a session in flight
+/// undisturbed, and that session can still be cut afterwards.
 #[tokio::test]
 async fn another_sessions_deadline_leaves_a_running_session_alone() {
     let router = Router::new().route("slow", |mut s: Session| async move {

@@ -91,6 +91,11 @@ pub fn hostile_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
+/// Up to `max` hostile bytes, line feeds included.
+pub fn junk(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(hostile_byte(), 0..max)
+}
+
 /// A whole line Asterisk sends in reply (with its line feed): results of
 /// every shape, HANGUP, interim and failure codes, a usage block's lines.
 pub fn asterisk_line() -> impl Strategy<Value = Vec<u8>> {
