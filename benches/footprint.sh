@@ -5,7 +5,7 @@
 # round, as in load.sh), for
 #   - the hand-written ceiling (serve-raw),
 #   - the ceiling running 440 extra small functions once per session
-#     (serve-raw --extra-code distinct: about 390 more lines of code, about
+#     (serve-raw --extra-code distinct: about 380-390 more lines of code, about
 #     5,000 more instructions),
 #   - the ceiling running one of them 440 times (serve-raw --extra-code
 #     same: about 6,000 more instructions, no more lines),

@@ -10,24 +10,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-6}
 secs=${2:-30}
-ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 cargo build --quiet --release -p agi-bench
 . benches/common.sh
-pid=
-trap 'kill $pid 2>/dev/null || true' EXIT
+running=
+trap 'kill $running 2>/dev/null || true' EXIT
 
 for server in lib raw; do
     port=4641
     [ $server = raw ] && port=4642
     taskset -c 1 "$bench" serve-$server 127.0.0.1:$port >/dev/null 2>&1 &
-    pid=$!
-    wait_started $pid $port
+    running=$!
+    wait_started $running $port
     total=0
     for run in $(seq "$runs"); do
-        line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 256 --seconds "$secs" --pid $pid --label "$server")
-        rate=$(sed -E 's/.*sessions\/s= *([0-9]+).*/\1/' <<<"$line")
-        total=$((total + rate * secs))
-        echo "$server run $run: about $total sessions so far, $(grep -oE 'errors=[0-9]+ ' <<<"$line")$(grep -oE 'rss=[0-9]+KiB' <<<"$line")"
+        line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 256 --seconds "$secs" --pid $running --label "$server")
+        # agi-bench pads the rate after its `=`.
+        read -r total errors rss < <(awk -v total=$total -v secs="$secs" "$awk_val"'
+            { sub(/sessions\/s= +/, "sessions/s="); printf "%d %d %d\n", total + val($0, "sessions/s") * secs, val($0, "errors"), val($0, "rss") }' <<<"$line")
+        echo "$server run $run: about $total sessions so far, errors=$errors rss=${rss}KiB"
     done
-    stop $pid
+    stop $running
 done

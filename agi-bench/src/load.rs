@@ -108,7 +108,7 @@ pub fn run(
 
 /// A run's counts and histograms, one set shared by all its connections
 /// (one thread): a histogram from 1 µs to 60 s at three digits is 136 KiB,
-/// and one per connection made the load generator allocate and merge
+/// and a set per connection made the load generator allocate and merge
 /// gigabytes at 10,000 connections.
 struct Totals {
     sessions: u64,
