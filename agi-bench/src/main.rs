@@ -11,6 +11,7 @@
 //! agi-bench idle ADDR --conns N --pid PID
 //! agi-bench stdio --parallel P --sessions N -- PROGRAM [ARGS…]
 //! agi-bench footprint BASE_PROFILE PROFILE --sessions N
+//! agi-bench --exit-after SECS …          any of the above, ended after SECS (for PGO training)
 //! ```
 
 mod calibrate;
@@ -29,6 +30,11 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(about = "Plays Asterisk against FastAGI servers and standard AGI programs")]
 struct Cli {
+    /// Exit (status 0) after this many seconds, whatever is running: a
+    /// profile-instrumented build writes its profile only at a normal exit,
+    /// and the servers otherwise run until killed (see `benches/pgo.sh`).
+    #[arg(long, global = true, value_name = "SECS")]
+    exit_after: Option<f64>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -119,7 +125,18 @@ fn pct(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
 }
 
 fn main() {
-    match Cli::parse().cmd {
+    let cli = Cli::parse();
+    if let Some(secs) = cli.exit_after {
+        let after = std::time::Duration::try_from_secs_f64(secs).unwrap_or_else(|e| {
+            eprintln!("--exit-after {secs}: {e}");
+            std::process::exit(2)
+        });
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            std::process::exit(0)
+        });
+    }
+    match cli.cmd {
         Cmd::ServeLib { addr } => servers::serve_lib(addr),
         Cmd::ServeRaw { addr, extra_code } => servers::serve_raw(
             addr,

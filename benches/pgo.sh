@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# What a profile-guided build (PGO) changes: the library server and the
+# hand-written ceiling, each built plainly and with a profile of the load
+# below, measured in the same run.
+#
+# The server's CPU per session follows the number of distinct 64-byte lines
+# of code a session runs more than its instruction count (see README,
+# "Code footprint"); a profile lets the compiler lay the hot paths out
+# together and move the cold ones away, which is the part of the library's
+# cost a source change cannot reach.
+#
+# Steps: build agi-bench instrumented (`-Cprofile-generate`), run both
+# servers under every measured case for 2 s each, merge the profiles with
+# the toolchain's llvm-profdata (`rustup component add llvm-tools` if it is
+# missing), build again with `-Cprofile-use`, then measure the four servers
+# one at a time as benches/load.sh does (fresh, warmed-up processes each
+# round; servers on core 1, the load generator on core 0). The profile is
+# trained on the very load it is measured with: the best case for PGO.
+#
+# Usage: benches/pgo.sh [SECONDS_PER_RUN]    (ROUNDS: rounds, default 5;
+# ROUNDS=0 for the code footprint alone)
+# About 20 minutes with the defaults (7 rounds of 3 s runs took 30).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-3}
+rounds=${ROUNDS:-5}
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+. benches/common.sh
+cargo build --quiet --release -p agi-bench
+
+host=$(rustc -vV | sed -n 's/^host: //p')
+profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
+if [ ! -x "$profdata" ]; then
+    rustup component add llvm-tools
+fi
+work=$(mktemp -d)
+mkdir "$work/profiles"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# The builds, in their own target directories: RUSTFLAGS apply to every
+# crate, so the usual build is left as it is.
+RUSTFLAGS="-Cprofile-generate=$work/profiles" CARGO_TARGET_DIR=target/pgo-gen \
+    cargo build --quiet --release -p agi-bench
+cases="router:16 router:256 router:1024 chatty:16 chatty:256 chatty:1024 router/env-split:16 router/env-split:256 router/env-split:1024"
+options() { # case -> the load generator's options
+    local workload=${1%%:*}
+    case $workload in
+        */env-split) echo "--workload ${workload%/*} --conns ${1##*:} --env-split" ;;
+        *) echo "--workload $workload --conns ${1##*:}" ;;
+    esac
+}
+for server in serve-raw serve-lib; do
+    # Ended by --exit-after (a normal exit, which writes the profile) once
+    # every case has run for 2 s.
+    LLVM_PROFILE_FILE="$work/profiles/%p.profraw" taskset -c 1 \
+        target/pgo-gen/release/agi-bench --exit-after 30 "$server" 127.0.0.1:4639 >/dev/null 2>&1 &
+    trained=$!
+    pids+=($trained)
+    wait_started $trained 4639
+    for case in $cases; do
+        # shellcheck disable=SC2046
+        taskset -c 0 "$bench" fastagi 127.0.0.1:4639 $(options "$case") --seconds 2 --label training >/dev/null
+    done
+    wait $trained
+done
+"$profdata" merge -o "$work/merged.profdata" "$work"/profiles/*.profraw
+RUSTFLAGS="-Cprofile-use=$work/merged.profdata" CARGO_TARGET_DIR=target/pgo-use \
+    cargo build --quiet --release -p agi-bench
+pgo=target/pgo-use/release/agi-bench
+
+start() { # label port command...
+    local label=$1 port=$2; shift 2
+    taskset -c 1 "$@" >/dev/null 2>&1 &
+    pids+=($!)
+    eval "pid_$label=$!"
+    wait_started $! "$port"
+}
+
+echo "## Plain and profile-guided builds (${secs}s per run, $rounds rounds of fresh, warmed-up servers)"
+runs=$(mktemp -p "$work")
+for round in $(seq "$rounds"); do
+    start raw 4632 "$bench" serve-raw 127.0.0.1:4632
+    start lib 4633 "$bench" serve-lib 127.0.0.1:4633
+    start rawpgo 4634 "$pgo" serve-raw 127.0.0.1:4634
+    start libpgo 4635 "$pgo" serve-lib 127.0.0.1:4635
+    for case in $cases; do
+        set -- raw agi-client raw-pgo agi-client-pgo
+        for _ in $(seq $((round % $#))); do set -- "${@:2}" "$1"; done
+        for server in "$@"; do
+            case $server in
+                raw) port=4632 pid=$pid_raw ;;
+                agi-client) port=4633 pid=$pid_lib ;;
+                raw-pgo) port=4634 pid=$pid_rawpgo ;;
+                agi-client-pgo) port=4635 pid=$pid_libpgo ;;
+            esac
+            # shellcheck disable=SC2046
+            warm_up $port $(options "$case" | sed 's/--workload //; s/--conns //')
+            # shellcheck disable=SC2046
+            echo "case=$case round=$round $(taskset -c 0 "$bench" fastagi 127.0.0.1:$port $(options "$case") --seconds "$secs" --pid "$pid" --label "$server")"
+        done
+    done | tee -a "$runs"
+    stop "$pid_raw" "$pid_lib" "$pid_rawpgo" "$pid_libpgo"
+done
+
+echo
+# Medians of the per-round ratios, each against a server run in the same
+# round.
+echo "| workload | conns | plain: agi-client / ceiling | PGO: agi-client / ceiling | agi-client: PGO / plain | ceiling: PGO / plain | errors |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+awk "$awk_median$awk_val"'
+{
+    c = substr($1, 6); r = substr($2, 7); s = $3
+    if (!(c in seen)) { order[++n] = c; seen[c] = 1 }
+    cpu[c, r, s] = val($0, "server_cpu/session"); err[c] += val($0, "errors"); last[c] = r > last[c] ? r : last[c]
+}
+function ratio(x, y) { return y > 0 ? x / y : 0 }
+END {
+    for (i = 1; i <= n; i++) {
+        c = order[i]; a = b = d = e = ""
+        for (r = 1; r <= last[c]; r++) {
+            a = a " " ratio(cpu[c, r, "agi-client"], cpu[c, r, "raw"])
+            b = b " " ratio(cpu[c, r, "agi-client-pgo"], cpu[c, r, "raw-pgo"])
+            d = d " " ratio(cpu[c, r, "agi-client-pgo"], cpu[c, r, "agi-client"])
+            e = e " " ratio(cpu[c, r, "raw-pgo"], cpu[c, r, "raw"])
+        }
+        split(c, f, ":")
+        printf "| %s | %s | %.3fx | %.3fx | %.3fx | %.3fx | %d |\n", f[1], f[2], median(a), median(b), median(d), median(e), err[c]
+    }
+}' "$runs"
+
+# Distinct 64-byte lines of code and instructions per router session of
+# each build, from callgrind as benches/footprint.sh counts them (over 2,000
+# and 4,000 sessions, so that start-up cancels), when valgrind is at hand.
+if command -v valgrind >/dev/null; then
+    running=
+    trap 'kill "${pids[@]}" $running 2>/dev/null || true; rm -rf "$work"' EXIT
+    echo
+    echo "| build | server | code lines/session | instructions/session |"
+    echo "| --- | --- | --- | --- |"
+    port=4640
+    for build in plain PGO; do
+        binary=$bench
+        [ $build = PGO ] && binary=$pgo
+        for server in ceiling agi-client; do
+            command=serve-raw
+            [ $server = agi-client ] && command=serve-lib
+            CALLGRIND_OPTIONS=--dump-instr=yes under_callgrind "$work/lines.1" router 2000 $port "$binary" $command 127.0.0.1:$port
+            CALLGRIND_OPTIONS=--dump-instr=yes under_callgrind "$work/lines.2" router 4000 $((port + 1)) "$binary" $command 127.0.0.1:$((port + 1))
+            port=$((port + 2))
+            "$bench" footprint "$work/lines.1" "$work/lines.2" --sessions 2000 |
+                awk -v b=$build -v s=$server "$awk_val"'{ printf "| %s | %s | %d | %d |\n", b, s, val($0, "code_lines/session"), val($0, "instructions/session") }'
+        done
+    done
+fi
