@@ -28,7 +28,12 @@ async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
     let read = async {
         while r.read_line(&mut line).await.unwrap() > 0 {
             if line == "NOOP\n" {
-                w.write_all(b"200 result=0\n").await.unwrap();
+                // Scripts named `dead…` run on a channel already hung up.
+                let reply = match script.starts_with("dead") {
+                    true => "511 Command Not Permitted on a dead channel or intercept routine\n",
+                    false => "200 result=0\n",
+                };
+                w.write_all(reply.as_bytes()).await.unwrap();
             }
             line.clear();
         }
@@ -38,6 +43,22 @@ async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
         .await
         .expect("the server closes the session");
     peer
+}
+
+/// An error of the handler's own around the channel's.
+#[derive(Debug)]
+struct Wrapped(agi_client::Error);
+
+impl std::fmt::Display for Wrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("could not play the menu")
+    }
+}
+
+impl std::error::Error for Wrapped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
 }
 
 /// Panics when dropped.
@@ -64,6 +85,15 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
             let _bomb = Bomb;
             s.chan.verbose("never answered").await
         })
+        // The caller hung up: `?` on the next command ends the handler.
+        .route("dead", |mut s: Session| async move {
+            s.chan.noop().await?;
+            s.chan.noop().await
+        })
+        .route("dead-wrapped", |mut s: Session| async move {
+            s.chan.noop().await.map_err(Wrapped)?;
+            Ok::<(), Wrapped>(())
+        })
         .route("panics", |mut s: Session| async move {
             s.chan.noop().await?;
             if true {
@@ -82,6 +112,8 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let fails = session(addr, "fails?x=1", "1700000000.2").await;
     let unknown = session(addr, "nobody", "1700000000.3").await;
     let panicked = session(addr, "panics", "1700000000.4").await;
+    let dead = session(addr, "dead", "1700000000.6").await;
+    let wrapped = session(addr, "dead-wrapped", "1700000000.7").await;
     session(addr, "drops-badly", "1700000000.5").await;
     // The peer's bytes are escaped in the log (no terminal escapes).
     let odd = session(addr, "works", "17\x1b[2J.5").await;
@@ -120,6 +152,16 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     assert!(logged("ERROR", &bug, panic), "{text}");
     let outside = "ERROR agi_client::server::sessions: a session panicked outside its handler";
     assert!(text.contains(outside), "{text}");
+    // A handler ended by the hangup is logged at DEBUG only, wrapped or not.
+    let ended = "the call ended before the handler did; connection closed";
+    let hung_up = span(&dead, "1700000000.6", "dead");
+    assert!(logged("DEBUG", &hung_up, ended), "{text}");
+    let wrapped = span(&wrapped, "1700000000.7", "dead-wrapped");
+    let error = "error=could not play the menu";
+    assert!(
+        logged("DEBUG", &wrapped, &format!("{ended} {error}")),
+        "{text}"
+    );
     let escaped = span(&odd, r"17\x1b[2J.5", "works");
     assert!(logged("DEBUG", &escaped, "session starts"), "{text}");
     assert!(!text.contains('\x1b'), "{text}");
@@ -133,7 +175,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
         .lines()
         .filter(|l| l.contains("WARN") || l.contains("ERROR"));
     // The four above (the bomb's panic ends its session before the
-    // timeout's own warning).
+    // timeout's own warning), none for the two hangups.
     assert_eq!(warnings.count(), 4, "{text}");
     // The lines sent and received (at TRACE) are inside the span too.
     assert!(logged("TRACE", &ok, "> NOOP"), "{text}");

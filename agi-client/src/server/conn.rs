@@ -207,6 +207,13 @@ pub(crate) fn run<'a>(
         drop(call);
         match ended {
             Ok(Ok(())) => tracing::debug!(parent: &span, "session ends"),
+            // The caller hanging up is how most calls end: a handler that
+            // lets that error out (`?` on the next command) has not failed.
+            Ok(Err(e)) if ended_by_hangup(&*e) => tracing::debug!(
+                parent: &span,
+                error = %e,
+                "the call ended before the handler did; connection closed"
+            ),
             Ok(Err(e)) => {
                 tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
             }
@@ -216,6 +223,16 @@ pub(crate) fn run<'a>(
             }
         }
     }
+}
+
+/// Whether a handler's error is the call ending ([`Error::is_hangup`]),
+/// itself or as the source of an error that wraps it (the first 32 of the
+/// chain: a source chain that loops must not hang the session).
+#[cold]
+fn ended_by_hangup(e: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(e), |e| e.source())
+        .take(32)
+        .any(|e| e.downcast_ref::<Error>().is_some_and(Error::is_hangup))
 }
 
 /// The message a panic was given (`panic!("...")`), when it has one.
@@ -239,4 +256,48 @@ async fn close(mut chan: Channel<TcpStream>) {
         while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    use super::*;
+    use crate::server::BoxError;
+
+    /// An error whose source is `inner`, or itself when `inner` is `None`
+    /// (a chain that never ends).
+    #[derive(Debug)]
+    struct Wrapper(Option<Error>);
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapper")
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            match &self.0 {
+                Some(inner) => Some(inner),
+                None => Some(self),
+            }
+        }
+    }
+
+    #[test]
+    fn a_hangup_is_found_itself_or_as_a_source() {
+        assert!(ended_by_hangup(&Error::HungUp));
+        assert!(ended_by_hangup(&Error::Closed));
+        assert!(ended_by_hangup(&Wrapper(Some(Error::HungUp))));
+        assert!(!ended_by_hangup(&Error::Poisoned));
+        assert!(!ended_by_hangup(&Wrapper(Some(Error::Poisoned))));
+        let other: BoxError = "database down".into();
+        assert!(!ended_by_hangup(&*other));
+    }
+
+    #[test]
+    fn a_source_chain_that_loops_ends_the_search() {
+        assert!(!ended_by_hangup(&Wrapper(None)));
+    }
 }

@@ -11,7 +11,11 @@ use tokio::net::TcpStream;
 
 use crate::aio::Channel;
 
-/// Any error a handler returns; it is logged and ends only its session.
+/// Any error a handler returns; it ends only its session, and is logged at
+/// WARN, or at DEBUG when it is the call ending
+/// ([`Error::is_hangup`](crate::Error::is_hangup), itself or as the source
+/// of an error that wraps it), so that `?` on a command after the caller
+/// hung up needs no special case.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One FastAGI session handed to a handler.
@@ -144,7 +148,8 @@ fn decode(s: &str) -> String {
 /// ```
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
-    /// Runs one session. An error is logged; the connection is closed.
+    /// Runs one session. An error is logged (see [`BoxError`]); the
+    /// connection is closed.
     async fn call(&self, session: Session) -> Result<(), BoxError>;
 }
 
