@@ -252,3 +252,29 @@ async fn refusals_are_logged_at_most_once_a_second() {
     assert_eq!(lines(&text), 2, "{text}");
     assert!(text.contains("suppressed=19"), "{text}");
 }
+
+/// Scripts no route serves are such warnings too: any peer names the
+/// script, and a dialplan that names one the server lacks sends every call.
+#[tokio::test]
+async fn unknown_scripts_are_logged_at_most_once_a_second() {
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
+    let config = ServerConfig {
+        bind: LOOPBACK,
+        ..ServerConfig::default()
+    };
+    let (addr, _stop, _task) = start(config, Router::new()).await;
+    for i in 0..10 {
+        session(addr, "nobody", &format!("1700000001.{i}")).await;
+    }
+    let lines = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains("WARN") && l.contains("no handler for this script"))
+            .count()
+    };
+    assert_eq!(lines(&logs.text()), 1, "{}", logs.text());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    session(addr, "nobody", "1700000001.10").await;
+    let text = logs.text();
+    assert_eq!(lines(&text), 2, "{text}");
+    assert!(text.contains("suppressed=9"), "{text}");
+}

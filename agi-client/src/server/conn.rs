@@ -135,7 +135,12 @@ pub(crate) fn run<'a>(
     shared: &'a Shared,
 ) -> impl Future<Output = ()> + 'a {
     async move {
-        let Shared { config, router, .. } = shared;
+        let Shared {
+            config,
+            router,
+            warnings,
+            ..
+        } = shared;
         let (span, handler) = {
             let env = chan.env();
             let script = env.network_script().unwrap_or_default();
@@ -153,10 +158,13 @@ pub(crate) fn run<'a>(
             (span, router.find_bytes(path))
         };
         let Some(handler) = handler else {
-            tracing::warn!(
-                parent: &span,
-                "no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)"
-            );
+            if let Some(suppressed) = warnings.no_handler.admit() {
+                tracing::warn!(
+                    parent: &span,
+                    suppressed,
+                    "no handler for this script; closing (Asterisk sets AGISTATUS=FAILURE)"
+                );
+            }
             // Rare: boxed so that its buffer and timer do not enlarge every
             // session's task.
             Box::pin(close(chan).instrument(span)).await;

@@ -1,5 +1,6 @@
 //! Warnings that peers can trigger at will (connections refused, bytes that
-//! are not an environment block) are logged at most once a second each,
+//! are not an environment block, scripts with no handler) are logged at
+//! most once a second each,
 //! with the count of those left out: a port scan or an overload does not
 //! flood the log.
 
@@ -53,6 +54,9 @@ pub(crate) struct Warnings {
     pub(crate) full: Throttle,
     /// No usable environment block (timeout, bad bytes, too long).
     pub(crate) bad_env: Throttle,
+    /// A script no route serves (a peer's choice, or every call of a
+    /// dialplan that names a script the server lacks).
+    pub(crate) no_handler: Throttle,
 }
 
 impl Warnings {
@@ -61,6 +65,7 @@ impl Warnings {
             not_allowed: Throttle::new(),
             full: Throttle::new(),
             bad_env: Throttle::new(),
+            no_handler: Throttle::new(),
         }
     }
 }
