@@ -156,8 +156,10 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let ended = "the call ended before the handler did; connection closed";
     let hung_up = span(&dead, "1700000000.6", "dead");
     assert!(logged("DEBUG", &hung_up, ended), "{text}");
+    assert!(!logged("DEBUG", &hung_up, "hangup="), "{text}");
+    // Wrapped, the hangup is named beside the handler's own message.
     let wrapped = span(&wrapped, "1700000000.7", "dead-wrapped");
-    let error = "error=could not play the menu";
+    let error = "error=could not play the menu hangup=";
     assert!(
         logged("DEBUG", &wrapped, &format!("{ended} {error}")),
         "{text}"

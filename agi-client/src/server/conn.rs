@@ -8,6 +8,7 @@
 //! kilobytes is measurably cheaper to spawn, poll and free.)
 
 use std::any::Any;
+use std::error::Error as StdError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -215,16 +216,25 @@ pub(crate) fn run<'a>(
         drop(call);
         match ended {
             Ok(Ok(())) => tracing::debug!(parent: &span, "session ends"),
-            // The caller hanging up is how most calls end: a handler that
-            // lets that error out (`?` on the next command) has not failed.
-            Ok(Err(e)) if ended_by_hangup(&*e) => tracing::debug!(
-                parent: &span,
-                error = %e,
-                "the call ended before the handler did; connection closed"
-            ),
-            Ok(Err(e)) => {
-                tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
-            }
+            Ok(Err(e)) => match hangup_in(&*e) {
+                // The caller hanging up is how most calls end: a handler
+                // that lets that error out (`?` on its next command) has
+                // not failed. Named apart when the handler wrapped it.
+                Some(_) if e.is::<Error>() => tracing::debug!(
+                    parent: &span,
+                    error = %e,
+                    "the call ended before the handler did; connection closed"
+                ),
+                Some(hangup) => tracing::debug!(
+                    parent: &span,
+                    error = %e,
+                    %hangup,
+                    "the call ended before the handler did; connection closed"
+                ),
+                None => {
+                    tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
+                }
+            },
             Err(payload) => {
                 let panic = panic_message(payload.as_ref());
                 tracing::error!(parent: &span, %panic, "the handler panicked; connection closed");
@@ -233,14 +243,30 @@ pub(crate) fn run<'a>(
     }
 }
 
-/// Whether a handler's error is the call ending ([`Error::is_hangup`]),
-/// itself or as the source of an error that wraps it (the first 32 of the
-/// chain: a source chain that loops must not hang the session).
+/// The error in a handler's error chain that says the call ended
+/// ([`Error::is_hangup`]): the error itself, or one it wraps.
 #[cold]
-fn ended_by_hangup(e: &(dyn std::error::Error + 'static)) -> bool {
-    std::iter::successors(Some(e), |e| e.source())
-        .take(32)
-        .any(|e| e.downcast_ref::<Error>().is_some_and(Error::is_hangup))
+fn hangup_in<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a Error> {
+    chain(e).find_map(|e| e.downcast_ref::<Error>().filter(|e| e.is_hangup()))
+}
+
+/// `e`, its source, that one's source, and so on: the first 32, so that a
+/// chain that loops cannot hang the session. `io::Error::other(inner)`
+/// hides `inner` from `source()` (it answers with `inner`'s own source), so
+/// the chain looks inside such an error instead.
+fn chain<'a>(
+    e: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(e), |&e| {
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        match inner {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        }
+    })
+    .take(32)
 }
 
 /// The message a panic was given (`panic!("...")`), when it has one.
@@ -293,6 +319,10 @@ mod tests {
         }
     }
 
+    fn ended_by_hangup(e: &(dyn StdError + 'static)) -> bool {
+        hangup_in(e).is_some()
+    }
+
     #[test]
     fn a_hangup_is_found_itself_or_as_a_source() {
         assert!(ended_by_hangup(&Error::HungUp));
@@ -302,10 +332,25 @@ mod tests {
         assert!(!ended_by_hangup(&Wrapper(Some(Error::Poisoned))));
         let other: BoxError = "database down".into();
         assert!(!ended_by_hangup(&*other));
+        // The one found is the hangup, not its wrapper.
+        let wrapped = Wrapper(Some(Error::Closed));
+        assert!(matches!(hangup_in(&wrapped), Some(Error::Closed)));
+    }
+
+    #[test]
+    fn a_hangup_inside_an_io_error_is_found() {
+        let io = std::io::Error::other(Error::HungUp);
+        assert!(ended_by_hangup(&io));
+        assert!(ended_by_hangup(&Wrapper(Some(Error::Io(io)))));
+        let io = std::io::Error::other(Error::Poisoned);
+        assert!(!ended_by_hangup(&io));
+        let os = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(!ended_by_hangup(&os));
     }
 
     #[test]
     fn a_source_chain_that_loops_ends_the_search() {
         assert!(!ended_by_hangup(&Wrapper(None)));
+        assert_eq!(chain(&Wrapper(None)).count(), 32);
     }
 }

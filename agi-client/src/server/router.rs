@@ -13,9 +13,9 @@ use crate::aio::Channel;
 
 /// Any error a handler returns; it ends only its session, and is logged at
 /// WARN, or at DEBUG when it is the call ending
-/// ([`Error::is_hangup`](crate::Error::is_hangup), itself or as the source
-/// of an error that wraps it), so that `?` on a command after the caller
-/// hung up needs no special case.
+/// ([`Error::is_hangup`](crate::Error::is_hangup), itself or inside an
+/// error that wraps it, then named in the line), so that `?` on a command
+/// after the caller hung up needs no special case.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One FastAGI session handed to a handler.
