@@ -34,14 +34,20 @@ if [ ! -x "$profdata" ]; then
     rustup component add llvm-tools
 fi
 work=$(mktemp -d)
-mkdir "$work/profiles"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# The builds, in their own target directories: RUSTFLAGS apply to every
-# crate, so the usual build is left as it is.
-RUSTFLAGS="-Cprofile-generate=$work/profiles" CARGO_TARGET_DIR=target/pgo-gen \
-    cargo build --quiet --release -p agi-bench
+# The builds, in their own target directories (RUSTFLAGS apply to every
+# crate, so the usual build is left as it is) and for an explicit target,
+# so that build scripts and proc macros, which run on the host during the
+# build, are not instrumented too and do not add their runs to the profile.
+# The instrumented build writes to a fixed directory and is reused between
+# runs; the optimized one reads this run's profile and is built afresh.
+profiles=$PWD/target/pgo-gen/profiles
+rm -rf "$profiles"
+mkdir -p "$profiles"
+RUSTFLAGS="-Cprofile-generate=$profiles" CARGO_TARGET_DIR=target/pgo-gen \
+    cargo build --quiet --release -p agi-bench --target "$host"
 cases="router:16 router:256 router:1024 chatty:16 chatty:256 chatty:1024 router/env-split:16 router/env-split:256 router/env-split:1024"
 options() { # case -> the load generator's options
     local workload=${1%%:*}
@@ -50,24 +56,28 @@ options() { # case -> the load generator's options
         *) echo "--workload $workload --conns ${1##*:}" ;;
     esac
 }
+# Each server runs every case for 2 s, then --exit-after ends it normally,
+# which writes its profile: 10 s after the cases should be over.
+exit_after=$(( $(echo $cases | wc -w) * 2 + 10 ))
 for server in serve-raw serve-lib; do
-    # Ended by --exit-after (a normal exit, which writes the profile) once
-    # every case has run for 2 s.
-    LLVM_PROFILE_FILE="$work/profiles/%p.profraw" taskset -c 1 \
-        target/pgo-gen/release/agi-bench --exit-after 30 "$server" 127.0.0.1:4639 >/dev/null 2>&1 &
+    LLVM_PROFILE_FILE="$profiles/%p.profraw" taskset -c 1 \
+        "target/pgo-gen/$host/release/agi-bench" --exit-after $exit_after "$server" 127.0.0.1:4639 >/dev/null 2>&1 &
     trained=$!
     pids+=($trained)
     wait_started $trained 4639
     for case in $cases; do
         # shellcheck disable=SC2046
-        taskset -c 0 "$bench" fastagi 127.0.0.1:4639 $(options "$case") --seconds 2 --label training >/dev/null
+        line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:4639 $(options "$case") --seconds 2 --label training)
+        case $line in *" errors=0 "*) ;; *) echo "training $server, $case: $line" >&2; exit 1 ;; esac
     done
+    kill -0 $trained 2>/dev/null || { echo "training $server: it ended before its cases did" >&2; exit 1; }
     wait $trained
+    pids=()
 done
-"$profdata" merge -o "$work/merged.profdata" "$work"/profiles/*.profraw
+"$profdata" merge -o "$work/merged.profdata" "$profiles"/*.profraw
 RUSTFLAGS="-Cprofile-use=$work/merged.profdata" CARGO_TARGET_DIR=target/pgo-use \
-    cargo build --quiet --release -p agi-bench
-pgo=target/pgo-use/release/agi-bench
+    cargo build --quiet --release -p agi-bench --target "$host"
+pgo=target/pgo-use/$host/release/agi-bench
 
 start() { # label port command...
     local label=$1 port=$2; shift 2
@@ -87,6 +97,9 @@ for round in $(seq "$rounds"); do
     for case in $cases; do
         set -- raw agi-client raw-pgo agi-client-pgo
         for _ in $(seq $((round % $#))); do set -- "${@:2}" "$1"; done
+        # Reversed every other round, so that no server always runs right
+        # after the same other one.
+        if [ $((round % 2)) = 1 ]; then set -- "$4" "$3" "$2" "$1"; fi
         for server in "$@"; do
             case $server in
                 raw) port=4632 pid=$pid_raw ;;
@@ -97,10 +110,12 @@ for round in $(seq "$rounds"); do
             # shellcheck disable=SC2046
             warm_up $port $(options "$case" | sed 's/--workload //; s/--conns //')
             # shellcheck disable=SC2046
-            echo "case=$case round=$round $(taskset -c 0 "$bench" fastagi 127.0.0.1:$port $(options "$case") --seconds "$secs" --pid "$pid" --label "$server")"
+            line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:$port $(options "$case") --seconds "$secs" --pid "$pid" --label "$server")
+            echo "case=$case round=$round $line"
         done
     done | tee -a "$runs"
     stop "$pid_raw" "$pid_lib" "$pid_rawpgo" "$pid_libpgo"
+    pids=()
 done
 
 echo
@@ -110,7 +125,7 @@ echo "| workload | conns | plain: agi-client / ceiling | PGO: agi-client / ceili
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 awk "$awk_median$awk_val"'
 {
-    c = substr($1, 6); r = substr($2, 7); s = $3
+    c = substr($1, 6); r = substr($2, 7) + 0; s = $3
     if (!(c in seen)) { order[++n] = c; seen[c] = 1 }
     cpu[c, r, s] = val($0, "server_cpu/session"); err[c] += val($0, "errors"); last[c] = r > last[c] ? r : last[c]
 }
@@ -138,7 +153,7 @@ if command -v valgrind >/dev/null; then
     echo
     echo "| build | server | code lines/session | instructions/session |"
     echo "| --- | --- | --- | --- |"
-    port=4640
+    port=4650
     for build in plain PGO; do
         binary=$bench
         [ $build = PGO ] && binary=$pgo
