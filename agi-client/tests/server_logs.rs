@@ -239,20 +239,7 @@ async fn refusals_are_logged_at_most_once_a_second() {
             .expect("refused at once")
             .unwrap();
     };
-    for _ in 0..20 {
-        refused().await;
-    }
-    let lines = |text: &str| {
-        text.lines()
-            .filter(|l| l.contains("WARN") && l.contains("not on the allow-list"))
-            .count()
-    };
-    assert_eq!(lines(&logs.text()), 1, "{}", logs.text());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    refused().await;
-    let text = logs.text();
-    assert_eq!(lines(&text), 2, "{text}");
-    assert!(text.contains("suppressed=19"), "{text}");
+    logged_once_a_second(&logs, "not on the allow-list", 20, |_| refused()).await;
 }
 
 /// Scripts no route serves are such warnings too: any peer names the
@@ -265,18 +252,33 @@ async fn unknown_scripts_are_logged_at_most_once_a_second() {
         ..ServerConfig::default()
     };
     let (addr, _stop, _task) = start(config, Router::new()).await;
-    for i in 0..10 {
+    let unknown = |i| async move {
         session(addr, "nobody", &format!("1700000001.{i}")).await;
+    };
+    logged_once_a_second(&logs, "no handler for this script", 10, unknown).await;
+}
+
+/// Makes a warning `times` times at once, then once more a second later:
+/// the burst logs one line, and the later one a line that counts the
+/// `times - 1` left out.
+async fn logged_once_a_second<F, Fut>(logs: &Logs, warning: &str, times: usize, mut make: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for i in 0..times {
+        make(i).await;
     }
     let lines = |text: &str| {
         text.lines()
-            .filter(|l| l.contains("WARN") && l.contains("no handler for this script"))
+            .filter(|l| l.contains("WARN") && l.contains(warning))
             .count()
     };
     assert_eq!(lines(&logs.text()), 1, "{}", logs.text());
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    session(addr, "nobody", "1700000001.10").await;
+    make(times).await;
     let text = logs.text();
     assert_eq!(lines(&text), 2, "{text}");
-    assert!(text.contains("suppressed=9"), "{text}");
+    let left_out = format!("suppressed={}", times - 1);
+    assert!(text.contains(&left_out), "{text}");
 }
