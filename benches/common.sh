@@ -35,6 +35,18 @@ wait_started() {
     exit 1
 }
 
+# Starts a server on core 1 and waits until it takes connections: label
+# port command... Its pid goes to $pid_<label> and onto the caller's $pids
+# (for its exit trap). The voicemail-router example logs errors only.
+start() {
+    local label=$1 port=$2
+    shift 2
+    VOICEMAIL_ROUTER_LOG=error taskset -c 1 "$@" >/dev/null 2>&1 &
+    pids+=($!)
+    eval "pid_$label=$!"
+    wait_started $! "$port"
+}
+
 # Runs a server under callgrind for a number of sessions of a workload, then
 # stops it: profile-file workload sessions port server-command... Extra
 # valgrind options in $CALLGRIND_OPTIONS. Sets $running while the server

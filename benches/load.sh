@@ -24,14 +24,6 @@ router=target/release/examples/voicemail-router
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
-start() { # label port command...
-    local label=$1 port=$2; shift 2
-    VOICEMAIL_ROUTER_LOG=error taskset -c 1 "$@" >/dev/null 2>&1 &
-    pids+=($!)
-    eval "pid_$label=$!"
-    wait_started $! "$port"
-}
-
 rounds=${ROUNDS:-7}
 echo "## FastAGI (${secs}s per run, $rounds rounds of fresh, warmed-up servers; medians below)"
 # Each round starts the servers afresh: two processes of the same binary

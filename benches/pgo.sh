@@ -79,14 +79,6 @@ RUSTFLAGS="-Cprofile-use=$work/merged.profdata" CARGO_TARGET_DIR=target/pgo-use 
     cargo build --quiet --release -p agi-bench --target "$host"
 pgo=target/pgo-use/$host/release/agi-bench
 
-start() { # label port command...
-    local label=$1 port=$2; shift 2
-    taskset -c 1 "$@" >/dev/null 2>&1 &
-    pids+=($!)
-    eval "pid_$label=$!"
-    wait_started $! "$port"
-}
-
 echo "## Plain and profile-guided builds (${secs}s per run, $rounds rounds of fresh, warmed-up servers)"
 runs=$(mktemp -p "$work")
 for round in $(seq "$rounds"); do

@@ -109,6 +109,15 @@ fn config() -> ServerConfig {
     }
 }
 
+/// Starts `router` under `config()` with the given shutdown grace period.
+async fn start_graced(router: Router, grace: Duration) -> common::Running {
+    let config = ServerConfig {
+        shutdown_grace: grace,
+        ..config()
+    };
+    start(config, router).await
+}
+
 fn greeter() -> Router {
     Router::new()
         .route("ivr/main", |mut s: Session| async move {
@@ -607,11 +616,7 @@ async fn graceful_shutdown_lets_sessions_finish_then_cuts_the_rest() {
         s.chan.noop().await
     });
     let grace = Duration::from_secs(1);
-    let config = ServerConfig {
-        shutdown_grace: grace,
-        ..config()
-    };
-    let (addr, stop, task) = start(config, router).await;
+    let (addr, stop, task) = start_graced(router, grace).await;
     let mut done = Asterisk::connect(addr, "slow").await;
     done.expect("NOOP", "200 result=0\n").await;
     let mut a = Asterisk::connect(addr, "slow").await;
@@ -672,11 +677,7 @@ async fn a_cut_session_slow_to_drop_is_counted_once() {
             let _slow = Slow;
             s.chan.noop().await
         });
-    let config = ServerConfig {
-        shutdown_grace: Duration::from_secs(1),
-        ..config()
-    };
-    let (addr, stop, task) = start(config, router).await;
+    let (addr, stop, task) = start_graced(router, Duration::from_secs(1)).await;
     let mut slow = Asterisk::connect(addr, "slow").await;
     let mut quick = Asterisk::connect(addr, "quick").await;
     slow.receive("NOOP").await;
@@ -701,11 +702,7 @@ async fn another_sessions_deadline_leaves_a_running_session_alone() {
         s.chan.noop().await?;
         s.chan.noop().await
     });
-    let config = ServerConfig {
-        shutdown_grace: Duration::from_millis(300),
-        ..config()
-    };
-    let (addr, stop, task) = start(config, router).await;
+    let (addr, stop, task) = start_graced(router, Duration::from_millis(300)).await;
     let mut running = Asterisk::connect(addr, "slow").await;
     running.receive("NOOP").await;
     // A peer that sends nothing is dropped at its deadline meanwhile.
@@ -991,11 +988,7 @@ async fn a_handler_blocking_its_thread_is_reported_as_cut() {
         tokio::task::block_in_place(|| std::thread::sleep(Duration::from_secs(3)));
         Ok::<_, agi_client::Error>(())
     });
-    let config = ServerConfig {
-        shutdown_grace: Duration::from_millis(200),
-        ..config()
-    };
-    let (addr, stop, task) = start(config, router).await;
+    let (addr, stop, task) = start_graced(router, Duration::from_millis(200)).await;
     let mut a = Asterisk::connect(addr, "block").await;
     a.expect("NOOP", "200 result=0\n").await;
     let (report, took) = shut_down(stop, task).await;

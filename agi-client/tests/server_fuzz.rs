@@ -4,10 +4,9 @@
 //! are garbage, partial, past the line limit, HANGUP floods, usage blocks
 //! unfinished or past the limit; ends by silence, FIN or RST at any point.
 //! Each connection must end within 3 s of the peer's last move (the
-//! deadlines are 300-600 ms),
-//! a peer whose block and replies are all good must be served to the end,
-//! nothing may be logged at ERROR (a panic, caught or not), and shutdown
-//! must find nothing left to cut.
+//! deadlines are 300-600 ms), a peer whose block and replies are all good
+//! must be served to the end, nothing may be logged at ERROR (a panic,
+//! caught or not), and shutdown must find nothing left to cut.
 
 mod common;
 

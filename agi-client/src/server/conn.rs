@@ -219,16 +219,12 @@ pub(crate) fn run<'a>(
             Ok(Err(e)) => match hangup_in(&*e) {
                 // The caller hanging up is how most calls end: a handler
                 // that lets that error out (`?` on its next command) has
-                // not failed. Named apart when the handler wrapped it.
-                Some(_) if e.is::<Error>() => tracing::debug!(
-                    parent: &span,
-                    error = %e,
-                    "the call ended before the handler did; connection closed"
-                ),
+                // not failed. Named apart when the handler wrapped it (a
+                // `None` field is left out of the line).
                 Some(hangup) => tracing::debug!(
                     parent: &span,
                     error = %e,
-                    %hangup,
+                    hangup = (!e.is::<Error>()).then(|| tracing::field::display(hangup)),
                     "the call ended before the handler did; connection closed"
                 ),
                 None => {

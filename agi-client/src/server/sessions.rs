@@ -147,10 +147,7 @@ impl Admitted {
     pub(crate) fn run(mut self, stream: TcpStream, peer: SocketAddr) -> impl Future<Output = ()> {
         async move {
             let shared = &*self.shared;
-            let mut watch = CutWatch {
-                cut: &shared.cut,
-                slot: None,
-            };
+            let mut watch = shared.cut.watch();
             let serve = async {
                 // `let else`, not `if let`: the opened channel is not kept
                 // in the task beside the handler's copy.
@@ -246,6 +243,14 @@ impl Cut {
                 slots.wakers.len() - 1
             }
         })
+    }
+
+    /// A session's place in the list, taken when it first waits.
+    fn watch(&self) -> CutWatch<'_> {
+        CutWatch {
+            cut: self,
+            slot: None,
+        }
     }
 
     fn remove(&self, slot: usize) {
@@ -362,10 +367,7 @@ mod tests {
         let cut = Cut::default();
         let (count, waker) = counting();
         let cx = Context::from_waker(&waker);
-        let mut watch = CutWatch {
-            cut: &cut,
-            slot: None,
-        };
+        let mut watch = cut.watch();
         assert!(watch.listen(&cx));
         assert!(watch.listen(&cx));
         assert_eq!(cut.slots.lock().unwrap().wakers.len(), 1);
@@ -382,10 +384,7 @@ mod tests {
         let cut = Cut::default();
         cut.fire();
         let (_, waker) = counting();
-        let mut watch = CutWatch {
-            cut: &cut,
-            slot: None,
-        };
+        let mut watch = cut.watch();
         assert!(!watch.listen(&Context::from_waker(&waker)));
         assert!(cut.slots.lock().unwrap().wakers.is_empty());
     }
@@ -405,10 +404,7 @@ mod tests {
                 .map(|_| {
                     let cut = Arc::clone(&cut);
                     runtime.spawn(async move {
-                        let mut watch = CutWatch {
-                            cut: &cut,
-                            slot: None,
-                        };
+                        let mut watch = cut.watch();
                         std::future::poll_fn(|cx| {
                             if watch.cut.fired.load(SeqCst) || !watch.listen(cx) {
                                 Poll::Ready(())
