@@ -270,6 +270,26 @@ proptest! {
         }
     }
 
+    /// The decoder tries the variable Asterisk sends next before the
+    /// general lookup: any order, gaps and repeats must still give each
+    /// variable the value of its last line.
+    #[test]
+    fn known_variables_in_any_order_keep_their_last_value(
+        lines in proptest::collection::vec((0..Var::ALL.len(), 0u32..1000), 0..40),
+    ) {
+        let mut block = Vec::new();
+        for &(which, value) in &lines {
+            block.extend_from_slice(format!("{}: {value}\n", Var::ALL[which].name()).as_bytes());
+        }
+        block.push(b'\n');
+        let env = if lines.is_empty() { Env::default() } else { parse(&block).0 };
+        for (which, var) in Var::ALL.into_iter().enumerate() {
+            let last = lines.iter().rev().find(|l| l.0 == which).map(|l| l.1.to_string());
+            let got = env.var(var).map(|v| v.to_string_lossy().into_owned());
+            prop_assert_eq!(got, last, "{}", var.name());
+        }
+    }
+
     #[test]
     fn values_round_trip(values in proptest::collection::vec(proptest::collection::vec(any::<u8>().prop_filter("no LF/CR", |b| *b != b'\n' && *b != b'\r'), 0..40), 1..10)) {
         let mut block = Vec::new();
