@@ -2,6 +2,9 @@
 //! then an empty line. Parsed once into a small index over the input bytes.
 
 use bytes::Bytes;
+use nom::character::complete::char;
+use nom::combinator::opt;
+use nom::{IResult, Parser};
 
 use crate::error::{ParseError, ParseErrorKind};
 use crate::line::{Limits, next_line};
@@ -206,19 +209,34 @@ struct Entry<'a> {
 /// `None` for a line without a colon (a value with an embedded LF).
 #[inline]
 fn entry(block: &[u8], start: usize, end: usize) -> Option<Entry<'_>> {
-    let line = &block[start..end];
-    let colon = find_colon(line)?;
-    let skip = if line.get(colon + 1) == Some(&b' ') {
-        2
-    } else {
-        1
-    };
-    let value_start = start + colon + skip;
+    let (_, (name, value)) = name_value(&block[start..end]).ok()?;
     Some(Entry {
-        name: &line[..colon],
-        value: &block[value_start..end],
-        value_start,
+        name,
+        value,
+        value_start: end - value.len(),
     })
+}
+
+/// The grammar of one line, its line feed already cut off: a name up to
+/// the first colon, the colon, at most one space, and the value (any
+/// bytes, colons included) to the end.
+#[inline]
+fn name_value(line: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
+    let (value, (name, _, _)) = (name, char(':'), opt(char(' '))).parse(line)?;
+    Ok((&[], (name, value)))
+}
+
+/// The bytes before the first colon: `take_until(":")`, with a search
+/// suited to names (see `find_colon`).
+#[inline]
+fn name(line: &[u8]) -> IResult<&[u8], &[u8]> {
+    match find_colon(line) {
+        Some(colon) => Ok((&line[colon..], &line[..colon])),
+        None => Err(nom::Err::Error(nom::error::Error::new(
+            line,
+            nom::error::ErrorKind::TakeUntil,
+        ))),
+    }
 }
 
 /// The first `:`, eight bytes at a time: names are 8 to 20 bytes, too short
