@@ -477,7 +477,10 @@ fn usual_reply(buf: &[u8], max_line: usize) -> Option<Status<Frame<'_>>> {
                 let lf = memchr::memchr(b'\n', after)?;
                 let tail = &after[..lf];
                 if tail.last() == Some(&b'\r')
-                    || (tail.starts_with(b" (") && memchr::memrchr(b')', tail).is_none())
+                    // An unterminated `(`; its `)` is most often last.
+                    || (tail.starts_with(b" (")
+                        && tail.last() != Some(&b')')
+                        && memchr::memrchr(b')', tail).is_none())
                 {
                     return None;
                 }
