@@ -331,6 +331,13 @@ impl FrameDecoder {
     /// reset and the stream should be dropped.
     #[inline]
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
+        // The usual reply, whole in the buffer, from a decoder that has
+        // nothing pending: read in one pass, leaving nothing to reset.
+        if self.searched == 0 && self.block.is_none() {
+            if let Some(done) = usual_reply(buf, self.limits.max_line) {
+                return Ok(done);
+            }
+        }
         let result = self.decode_inner(buf);
         if !matches!(result, Ok(Status::Partial)) {
             self.reset();
@@ -341,11 +348,6 @@ impl FrameDecoder {
     fn decode_inner<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
         if let Some((code, next)) = self.block {
             return self.block_rest(buf, code, next);
-        }
-        if self.searched == 0 {
-            if let Some(done) = usual_reply(buf, self.limits.max_line) {
-                return Ok(done);
-            }
         }
         self.decode_line(buf)
     }
