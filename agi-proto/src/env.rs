@@ -570,13 +570,15 @@ impl<'a> Env<'a> {
     }
 
     /// The value of any variable by its wire name (`agi_channel`), including
-    /// names this crate does not know. The first line with that name wins.
+    /// names this crate does not know. A name sent twice (Asterisk does
+    /// not) gives its last line's value, as the parse keeps for known ones.
     pub fn get(&self, name: &str) -> Option<Value<'a>> {
         if let Some(var) = Var::from_name(name.as_bytes()) {
             return self.var(var);
         }
         self.iter()
-            .find(|(n, _)| *n == name.as_bytes())
+            .filter(|(n, _)| *n == name.as_bytes())
+            .last()
             .map(|(_, v)| v)
     }
 

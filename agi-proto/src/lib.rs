@@ -17,7 +17,9 @@
 //! - [`Exchange`]: the conversation rules of one command in flight.
 //!
 //! Parsers never allocate, never panic, and say [`Status::Partial`] when the
-//! input stops inside a frame.
+//! input stops inside a frame. The usual `200 result=<integer>[ text]`
+//! reply is read in one pass; other lines are found with `memchr` and read
+//! by `nom` grammars, some of their leaves hand-written for speed.
 //!
 //! ```
 //! use agi_proto::command::{Command, Exec, GetVariable};

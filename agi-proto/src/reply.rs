@@ -470,7 +470,7 @@ fn usual_reply(buf: &[u8], max_line: usize) -> Option<Status<Frame<'_>>> {
     let value_end = RESULT_START + value_len;
     // What follows the value, up to where `max_line` allows the line feed:
     // the general path reports a longer line.
-    let room = (max_line + 1).saturating_sub(value_end);
+    let room = max_line.saturating_add(1).saturating_sub(value_end);
     let after = &rest[value_len..rest.len().min(value_len + room)];
     let lf = value_end
         + match after.first()? {

@@ -78,6 +78,15 @@ fn order_does_not_matter_and_unknown_names_are_kept() {
 }
 
 #[test]
+fn a_repeated_name_gives_its_last_value() {
+    let block = b"agi_channel: SIP/1\nagi_thing: a\nagi_channel: SIP/2\nagi_thing: b\n\n";
+    let (env, _) = parse(block);
+    assert_eq!(env.channel().unwrap(), "SIP/2");
+    assert_eq!(env.get("agi_channel").unwrap(), "SIP/2");
+    assert_eq!(env.get("agi_thing").unwrap(), "b");
+}
+
+#[test]
 fn tolerates_crlf_and_missing_space() {
     let (env, used) =
         parse(b"agi_request: x\r\nagi_channel:SIP/1\r\nagi_accountcode: \r\n\r\nrest");
@@ -219,7 +228,7 @@ proptest! {
     #[test]
     fn any_bytes_any_cuts_same_outcome(
         pieces in proptest::collection::vec(prop::sample::select(vec![
-            &b"agi_"[..], b"agi_x: ", b"agi_arg_1: ", b"y", b":", b" ", b"\n", b"\r\n", b"\n\n",
+            &b"agi_"[..], b"agi_x: ", b"agi_arg_1: ", b"agi_request: ", b"agi_channel:", b"y", b":", b" ", b"\n", b"\r\n", b"\n\n",
             b"0123456789", b"\0",
         ]), 0..24),
         cut_points in proptest::collection::vec(any::<usize>(), 0..8),
@@ -271,22 +280,44 @@ proptest! {
     }
 
     /// The decoder tries the variable Asterisk sends next before the
-    /// general lookup: any order, gaps and repeats must still give each
-    /// variable the value of its last line.
+    /// general lookup: in order with gaps (as Asterisk sends them), in any
+    /// order, with repeats, and however the bytes arrive, each variable
+    /// must get the value of its last line.
     #[test]
-    fn known_variables_in_any_order_keep_their_last_value(
-        lines in proptest::collection::vec((0..Var::ALL.len(), 0u32..1000), 0..40),
+    fn known_variables_keep_their_last_value_in_any_order(
+        which in prop_oneof![
+            proptest::sample::subsequence((0..Var::ALL.len()).collect::<Vec<_>>(), 0..=Var::ALL.len()),
+            proptest::collection::vec(0..Var::ALL.len(), 0..40),
+        ],
+        values in proptest::collection::vec(
+            proptest::collection::vec(prop::sample::select(vec![b'a', b' ', b':', b'1', 0xff]), 0..6),
+            40,
+        ),
+        cuts in proptest::collection::vec(any::<usize>(), 0..4),
     ) {
+        let lines: Vec<(usize, &[u8])> = which.iter().zip(&values).map(|(&w, v)| (w, &v[..])).collect();
         let mut block = Vec::new();
-        for &(which, value) in &lines {
-            block.extend_from_slice(format!("{}: {value}\n", Var::ALL[which].name()).as_bytes());
+        for &(w, value) in &lines {
+            block.extend_from_slice(Var::ALL[w].name().as_bytes());
+            block.extend_from_slice(b": ");
+            block.extend_from_slice(value);
+            block.push(b'\n');
         }
         block.push(b'\n');
-        let env = if lines.is_empty() { Env::default() } else { parse(&block).0 };
-        for (which, var) in Var::ALL.into_iter().enumerate() {
-            let last = lines.iter().rev().find(|l| l.0 == which).map(|l| l.1.to_string());
-            let got = env.var(var).map(|v| v.to_string_lossy().into_owned());
-            prop_assert_eq!(got, last, "{}", var.name());
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % block.len()).collect();
+        cuts.sort_unstable();
+        let mut d = EnvDecoder::default();
+        for cut in cuts {
+            prop_assert_eq!(d.decode(&block[..cut]).unwrap(), Status::Partial);
+        }
+        let (env, _) = d.decode(&block).unwrap().complete().unwrap();
+        for (w, var) in Var::ALL.into_iter().enumerate() {
+            let last = lines.iter().rev().find(|l| l.0 == w).map(|l| l.1);
+            let got = env.var(var);
+            prop_assert_eq!(got.as_ref().map(|v| v.as_bytes()), last, "{}", var.name());
         }
     }
 
