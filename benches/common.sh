@@ -64,6 +64,25 @@ under_callgrind() {
     case $line in *" errors=0 "*) ;; *) echo "load errors: $line" >&2; exit 1 ;; esac
 }
 
+# Code lines and instructions per session, from two callgrind profiles
+# over N and 2N sessions so that start-up cancels: file1 file2 N.
+footprint_of() {
+    local line
+    line=$("$bench" footprint "$1" "$2" --sessions "$3")
+    case $line in code_lines/session=0\ *) echo "no lines counted in $1" >&2; exit 1 ;; esac
+    echo "$line"
+}
+
+# The words rotated left by N places (N taken modulo their count): N
+# word... Rounds rotate the order in which servers run, so that none always
+# runs right after the same other one.
+rotated() {
+    local n=$1
+    shift
+    n=$((n % $#))
+    echo "${@:n+1}" "${@:1:n}"
+}
+
 # Stops servers and waits for them: pids... (clears $running).
 stop() {
     kill "$@"; wait "$@" 2>/dev/null || true; running=
@@ -73,6 +92,7 @@ stop() {
 # list of numbers. Prepend it to an awk program.
 awk_median='function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }'
 # The number in a line's `name=value` field, its unit (us, ms, KiB, %)
-# stripped: val(line, "p50"). Starts on a new line, to follow awk_median.
+# stripped, spaces after the `=` (agi-bench pads some) skipped:
+# val(line, "p50"). Starts on a new line, to follow awk_median.
 awk_val='
-function val(s, f,   i, n, a, v) { n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], f "=") == 1) { v = substr(a[i], length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }'
+function val(s, f,   i, n, a, v) { gsub(/= +/, "=", s); n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], f "=") == 1) { v = substr(a[i], length(f) + 2); gsub(/[a-zA-Z%]+$/, "", v); return v + 0 } }'

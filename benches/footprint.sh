@@ -53,17 +53,14 @@ declare -A counts
 for server in "${servers[@]}"; do
     profile "$server" $sessions "$out/$server.1"
     profile "$server" $((2 * sessions)) "$out/$server.2"
-    counts[$server]=$("$bench" footprint "$out/$server.1" "$out/$server.2" --sessions $sessions)
-    case ${counts[$server]} in code_lines/session=0\ *) echo "no lines counted for $server" >&2; exit 1 ;; esac
+    counts[$server]=$(footprint_of "$out/$server.1" "$out/$server.2" $sessions)
 done
 
 # CPU per session, one server at a time on core 1 (load generator on core 0),
 # every server started afresh each round and warmed up for 2 s first.
 runs="$out/runs"
 for round in $(seq "$rounds"); do
-    set -- "${servers[@]}"
-    for _ in $(seq $((round % $#))); do set -- "${@:2}" "$1"; done
-    for server in "$@"; do
+    for server in $(rotated "$round" "${servers[@]}"); do
         port=$((4700 + $(index_of "$server")))
         # shellcheck disable=SC2046
         taskset -c 1 $(command_of "$server" $port) >/dev/null 2>&1 &

@@ -49,9 +49,8 @@ for round in $(seq "$rounds"); do
             [ "$case" = router ] && servers="$servers example"
             # Every run leaves TIME_WAIT sockets that slow the next one's
             # kernel work a little: rotate the order between rounds.
-            set -- $servers
-            for _ in $(seq $((round % $#))); do set -- "${@:2}" "$1"; done
-            for server in "$@"; do
+            # shellcheck disable=SC2086
+            for server in $(rotated "$round" $servers); do
                 case $server in
                     raw) port=4602 pid=$pid_raw ;;
                     agi-client) port=4601 pid=$pid_lib ;;
@@ -73,7 +72,6 @@ echo "| server | workload | conns | sessions/s | vs ceiling | server CPU/session
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 awk "$awk_median$awk_val"'
 /sessions\/s=/ {
-    sub(/sessions\/s= +/, "sessions/s=")
     k = $1 SUBSEP $2 SUBSEP val($0, "conns"); if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
     r = ++rounds[k]; vrate[k, r] = val($0, "sessions/s"); vcpu[k, r] = val($0, "server_cpu/session")
     p50[k] = p50[k] " " val($0, "p50"); p999[k] = p999[k] " " val($0, "p999"); err[k] += val($0, "errors"); peak[k] = peak[k] " " val($0, "peak")

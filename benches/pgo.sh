@@ -49,12 +49,9 @@ mkdir -p "$profiles"
 RUSTFLAGS="-Cprofile-generate=$profiles" CARGO_TARGET_DIR=target/pgo-gen \
     cargo build --quiet --release -p agi-bench --target "$host"
 cases="router:16 router:256 router:1024 chatty:16 chatty:256 chatty:1024 router/env-split:16 router/env-split:256 router/env-split:1024"
-options() { # case -> the load generator's options
-    local workload=${1%%:*}
-    case $workload in
-        */env-split) echo "--workload ${workload%/*} --conns ${1##*:} --env-split" ;;
-        *) echo "--workload $workload --conns ${1##*:}" ;;
-    esac
+split_case() { # case -> $workload, $conns and $more (the other options)
+    workload=${1%%:*} conns=${1##*:} more=()
+    case $workload in */env-split) workload=${workload%/*} more=(--env-split) ;; esac
 }
 # Each server runs every case for 2 s, then --exit-after ends it normally,
 # which writes its profile: 10 s after the cases should be over.
@@ -66,8 +63,8 @@ for server in serve-raw serve-lib; do
     pids+=($trained)
     wait_started $trained 4639
     for case in $cases; do
-        # shellcheck disable=SC2046
-        line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:4639 $(options "$case") --seconds 2 --label training)
+        split_case "$case"
+        line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:4639 --workload "$workload" --conns "$conns" "${more[@]}" --seconds 2 --label training)
         case $line in *" errors=0 "*) ;; *) echo "training $server, $case: $line" >&2; exit 1 ;; esac
     done
     kill -0 $trained 2>/dev/null || { echo "training $server: it ended before its cases did" >&2; exit 1; }
@@ -87,10 +84,11 @@ for round in $(seq "$rounds"); do
     start rawpgo 4634 "$pgo" serve-raw 127.0.0.1:4634
     start libpgo 4635 "$pgo" serve-lib 127.0.0.1:4635
     for case in $cases; do
-        set -- raw agi-client raw-pgo agi-client-pgo
-        for _ in $(seq $((round % $#))); do set -- "${@:2}" "$1"; done
-        # Reversed every other round, so that no server always runs right
-        # after the same other one.
+        split_case "$case"
+        # shellcheck disable=SC2046
+        set -- $(rotated "$round" raw agi-client raw-pgo agi-client-pgo)
+        # Reversed every other round too: four servers rotated alone would
+        # always run in the same pairs of neighbours.
         if [ $((round % 2)) = 1 ]; then set -- "$4" "$3" "$2" "$1"; fi
         for server in "$@"; do
             case $server in
@@ -99,10 +97,8 @@ for round in $(seq "$rounds"); do
                 raw-pgo) port=4634 pid=$pid_rawpgo ;;
                 agi-client-pgo) port=4635 pid=$pid_libpgo ;;
             esac
-            # shellcheck disable=SC2046
-            warm_up $port $(options "$case" | sed 's/--workload //; s/--conns //')
-            # shellcheck disable=SC2046
-            line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:$port $(options "$case") --seconds "$secs" --pid "$pid" --label "$server")
+            warm_up $port "$workload" "$conns" "${more[@]}"
+            line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload "$workload" --conns "$conns" "${more[@]}" --seconds "$secs" --pid "$pid" --label "$server")
             echo "case=$case round=$round $line"
         done
     done | tee -a "$runs"
@@ -155,7 +151,7 @@ if command -v valgrind >/dev/null; then
             CALLGRIND_OPTIONS=--dump-instr=yes under_callgrind "$work/lines.1" router 2000 $port "$binary" $command 127.0.0.1:$port
             CALLGRIND_OPTIONS=--dump-instr=yes under_callgrind "$work/lines.2" router 4000 $((port + 1)) "$binary" $command 127.0.0.1:$((port + 1))
             port=$((port + 2))
-            "$bench" footprint "$work/lines.1" "$work/lines.2" --sessions 2000 |
+            footprint_of "$work/lines.1" "$work/lines.2" 2000 |
                 awk -v b=$build -v s=$server "$awk_val"'{ printf "| %s | %s | %d | %d |\n", b, s, val($0, "code_lines/session"), val($0, "instructions/session") }'
         done
     done

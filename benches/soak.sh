@@ -24,9 +24,8 @@ for server in lib raw; do
     total=0
     for run in $(seq "$runs"); do
         line=$(taskset -c 0 "$bench" fastagi 127.0.0.1:$port --workload router --conns 256 --seconds "$secs" --pid $running --label "$server")
-        # agi-bench pads the rate after its `=`.
         read -r total errors rss < <(awk -v total=$total -v secs="$secs" "$awk_val"'
-            { sub(/sessions\/s= +/, "sessions/s="); printf "%d %d %d\n", total + val($0, "sessions/s") * secs, val($0, "errors"), val($0, "rss") }' <<<"$line")
+            { printf "%d %d %d\n", total + val($0, "sessions/s") * secs, val($0, "errors"), val($0, "rss") }' <<<"$line")
         echo "$server run $run: about $total sessions so far, errors=$errors rss=${rss}KiB"
     done
     stop $running

@@ -29,9 +29,10 @@ async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
         while r.read_line(&mut line).await.unwrap() > 0 {
             if line == "NOOP\n" {
                 // Scripts named `dead…` run on a channel already hung up.
-                let reply = match script.starts_with("dead") {
-                    true => "511 Command Not Permitted on a dead channel or intercept routine\n",
-                    false => "200 result=0\n",
+                let reply = if script.starts_with("dead") {
+                    "511 Command Not Permitted on a dead channel or intercept routine\n"
+                } else {
+                    "200 result=0\n"
                 };
                 w.write_all(reply.as_bytes()).await.unwrap();
             }
@@ -94,6 +95,13 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
             s.chan.noop().await.map_err(Wrapped)?;
             Ok::<(), Wrapped>(())
         })
+        // Wrapped in our own error type, as an I/O error's payload.
+        .route("dead-in-io", |mut s: Session| async move {
+            s.chan
+                .noop()
+                .await
+                .map_err(|e| agi_client::Error::Io(std::io::Error::other(e)))
+        })
         .route("panics", |mut s: Session| async move {
             s.chan.noop().await?;
             if true {
@@ -114,6 +122,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let panicked = session(addr, "panics", "1700000000.4").await;
     let dead = session(addr, "dead", "1700000000.6").await;
     let wrapped = session(addr, "dead-wrapped", "1700000000.7").await;
+    let in_io = session(addr, "dead-in-io", "1700000000.8").await;
     session(addr, "drops-badly", "1700000000.5").await;
     // The peer's bytes are escaped in the log (no terminal escapes).
     let odd = session(addr, "works", "17\x1b[2J.5").await;
@@ -164,6 +173,10 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
         logged("DEBUG", &wrapped, &format!("{ended} {error}")),
         "{text}"
     );
+    // So is a hangup inside an error of the channel's own type.
+    let in_io = span(&in_io, "1700000000.8", "dead-in-io");
+    assert!(logged("DEBUG", &in_io, ended), "{text}");
+    assert!(logged("DEBUG", &in_io, "hangup="), "{text}");
     let escaped = span(&odd, r"17\x1b[2J.5", "works");
     assert!(logged("DEBUG", &escaped, "session starts"), "{text}");
     assert!(!text.contains('\x1b'), "{text}");
@@ -177,7 +190,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
         .lines()
         .filter(|l| l.contains("WARN") || l.contains("ERROR"));
     // The four above (the bomb's panic ends its session before the
-    // timeout's own warning), none for the two hangups.
+    // timeout's own warning), none for the three hangups.
     assert_eq!(warnings.count(), 4, "{text}");
     // The lines sent and received (at TRACE) are inside the span too.
     assert!(logged("TRACE", &ok, "> NOOP"), "{text}");

@@ -620,13 +620,15 @@ impl<'a> Env<'a> {
             .map(|e| Value::borrowed(e.value))
     }
 
-    /// `agi_arg_n` (counted from 1).
+    /// `agi_arg_n` (counted from 1); its last line if sent twice, as
+    /// [`Env::get`] gives.
     pub fn arg(&self, n: usize) -> Option<Value<'a>> {
         if self.index.arg_count == 0 {
             return None;
         }
         self.entries_from(self.index.first_arg as usize)
-            .find(|e| arg_number(e.name) == Some(n))
+            .filter(|e| arg_number(e.name) == Some(n))
+            .last()
             .map(|e| Value::borrowed(e.value))
     }
 

@@ -354,8 +354,9 @@ impl FrameDecoder {
 
     /// The general path: any first line, complete or not.
     fn decode_line<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
-        let lf = match memchr::memchr(b'\n', &buf[self.searched..]) {
-            Some(i) if i + self.searched <= self.limits.max_line => i + self.searched,
+        let lf = memchr::memchr(b'\n', &buf[self.searched..]).map(|i| i + self.searched);
+        let lf = match lf {
+            Some(lf) if lf <= self.limits.max_line => lf,
             lf => {
                 // A line still arriving, or past the limit, is judged by its
                 // start alone, so that the error does not depend on whether
@@ -363,7 +364,7 @@ impl FrameDecoder {
                 if !plausible_prefix(buf) {
                     return Err(ParseError::new(ParseErrorKind::InvalidLine, buf, 0));
                 }
-                if lf.map_or(buf.len(), |i| i + self.searched) > self.limits.max_line {
+                if lf.unwrap_or(buf.len()) > self.limits.max_line {
                     let limit = self.limits.max_line;
                     return Err(ParseError::new(
                         ParseErrorKind::LineTooLong { limit },

@@ -219,12 +219,12 @@ pub(crate) fn run<'a>(
             Ok(Err(e)) => match hangup_in(&*e) {
                 // The caller hanging up is how most calls end: a handler
                 // that lets that error out (`?` on its next command) has
-                // not failed. Named apart when the handler wrapped it (a
-                // `None` field is left out of the line).
-                Some(hangup) => tracing::debug!(
+                // not failed. Named apart when it is not the error itself
+                // but one it wraps (a `None` field is left out of the line).
+                Some((hangup, wrapped)) => tracing::debug!(
                     parent: &span,
                     error = %e,
-                    hangup = (!e.is::<Error>()).then(|| tracing::field::display(hangup)),
+                    hangup = wrapped.then(|| tracing::field::display(hangup)),
                     "the call ended before the handler did; connection closed"
                 ),
                 None => {
@@ -240,10 +240,13 @@ pub(crate) fn run<'a>(
 }
 
 /// The error in a handler's error chain that says the call ended
-/// ([`Error::is_hangup`]): the error itself, or one it wraps.
+/// ([`Error::is_hangup`]), and whether it is wrapped (not `e` itself).
 #[cold]
-fn hangup_in<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a Error> {
-    chain(e).find_map(|e| e.downcast_ref::<Error>().filter(|e| e.is_hangup()))
+fn hangup_in<'a>(e: &'a (dyn StdError + 'static)) -> Option<(&'a Error, bool)> {
+    chain(e).enumerate().find_map(|(depth, e)| {
+        let hangup = e.downcast_ref::<Error>().filter(|e| e.is_hangup())?;
+        Some((hangup, depth > 0))
+    })
 }
 
 /// `e`, its source, that one's source, and so on: the first 32, so that a
@@ -328,15 +331,22 @@ mod tests {
         assert!(!ended_by_hangup(&Wrapper(Some(Error::Poisoned))));
         let other: BoxError = "database down".into();
         assert!(!ended_by_hangup(&*other));
-        // The one found is the hangup, not its wrapper.
+        // The one found is the hangup, not its wrapper, and said wrapped.
         let wrapped = Wrapper(Some(Error::Closed));
-        assert!(matches!(hangup_in(&wrapped), Some(Error::Closed)));
+        assert!(matches!(hangup_in(&wrapped), Some((Error::Closed, true))));
+        assert!(matches!(
+            hangup_in(&Error::Closed),
+            Some((Error::Closed, false))
+        ));
     }
 
     #[test]
     fn a_hangup_inside_an_io_error_is_found() {
         let io = std::io::Error::other(Error::HungUp);
         assert!(ended_by_hangup(&io));
+        // Inside our own error type, it is wrapped all the same.
+        let ours = Error::Io(std::io::Error::other(Error::HungUp));
+        assert!(matches!(hangup_in(&ours), Some((Error::HungUp, true))));
         assert!(ended_by_hangup(&Wrapper(Some(Error::Io(io)))));
         let io = std::io::Error::other(Error::Poisoned);
         assert!(!ended_by_hangup(&io));

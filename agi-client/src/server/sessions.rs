@@ -159,14 +159,14 @@ impl Admitted {
             // Dropped inside the poll when cut, so that a panic in the
             // handler's `Drop` is logged as one in its poll would be.
             let mut serve = pin!(Some(serve));
-            let was_cut = std::future::poll_fn(|cx| {
+            std::future::poll_fn(|cx| {
                 let _log = PanicLog;
                 // Checked first: a cut session stops at its next poll, and
                 // one first polled after the cut never starts.
                 if !watch.cut.fired.load(SeqCst) {
                     if let Some(running) = serve.as_mut().as_pin_mut() {
                         if running.poll(cx).is_ready() {
-                            return Poll::Ready(false);
+                            return Poll::Ready(());
                         }
                     }
                     // Listed for the cut once it waits: a session over in
@@ -179,10 +179,10 @@ impl Admitted {
                 // Marked before the drop, which may panic.
                 self.cut = true;
                 serve.set(None);
-                Poll::Ready(true)
+                Poll::Ready(())
             })
             .await;
-            if was_cut {
+            if self.cut {
                 tracing::debug!(%peer, "session cut at the end of the shutdown grace period");
             }
         }

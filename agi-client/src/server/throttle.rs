@@ -1,8 +1,7 @@
 //! Warnings that peers can trigger at will (connections refused, bytes that
 //! are not an environment block, scripts with no handler) are logged at
-//! most once a second each,
-//! with the count of those left out: a port scan or an overload does not
-//! flood the log.
+//! most once a second each, with the count of those left out: a port scan
+//! or an overload does not flood the log.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;

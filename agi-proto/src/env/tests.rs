@@ -79,11 +79,13 @@ fn order_does_not_matter_and_unknown_names_are_kept() {
 
 #[test]
 fn a_repeated_name_gives_its_last_value() {
-    let block = b"agi_channel: SIP/1\nagi_thing: a\nagi_channel: SIP/2\nagi_thing: b\n\n";
+    let block = b"agi_channel: SIP/1\nagi_thing: a\nagi_arg_1: x\nagi_channel: SIP/2\nagi_thing: b\nagi_arg_1: y\n\n";
     let (env, _) = parse(block);
     assert_eq!(env.channel().unwrap(), "SIP/2");
     assert_eq!(env.get("agi_channel").unwrap(), "SIP/2");
     assert_eq!(env.get("agi_thing").unwrap(), "b");
+    assert_eq!(env.arg(1).unwrap(), "y");
+    assert_eq!(env.get("agi_arg_1").unwrap(), "y");
 }
 
 #[test]
