@@ -4,10 +4,10 @@
 # below, measured in the same run.
 #
 # The server's CPU per session follows the number of distinct 64-byte lines
-# of code a session runs more than its instruction count (see README,
-# "Code footprint"); a profile lets the compiler lay the hot paths out
-# together and move the cold ones away, which is the part of the library's
-# cost a source change cannot reach.
+# of code a session runs more than its instruction count (see
+# benches/README.md, "Code footprint"); a profile lets the compiler lay the
+# hot paths out together and move the cold ones away, which is the part of
+# the library's cost a source change cannot reach.
 #
 # Steps: build agi-bench instrumented (`-Cprofile-generate`), run both
 # servers under every measured case for 2 s each, merge the profiles with
