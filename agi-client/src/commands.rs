@@ -55,8 +55,9 @@ macro_rules! command_table {
             fn control_stream_file(file: &str, escape: EscapeDigits) -> ControlPlayback = ControlStreamFile::new(file, escape);
             /// Plays a prompt, then waits up to `timeout` for one key (`GET OPTION`).
             fn get_option(file: &str, escape: EscapeDigits, timeout: Duration) -> Playback = GetOption::new(file, escape, timeout);
-            /// Plays a prompt and collects up to `max_digits` keys, `timeout`
-            /// per key (`GET DATA`).
+            /// Plays a prompt and collects up to `max_digits` keys (1 to
+            /// 1023, else an encoding error and nothing sent), `timeout` per
+            /// key (`GET DATA`).
             fn get_data(prompt: &str, timeout: Duration, max_digits: u16) -> Input =
                 GetData { timeout: Some(timeout), max_digits: Some(max_digits), ..GetData::new(prompt) };
             /// Says digits one by one (`SAY DIGITS`).

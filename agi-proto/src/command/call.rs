@@ -95,7 +95,9 @@ impl Command for SetAutoHangup {
     const DEAD_OK: bool = false;
     fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
         w.words(Self::NAME);
-        let ms = self.after.map_or(0, super::millis);
+        // Rounded up: a delay under a millisecond must not become 0,
+        // which cancels instead.
+        let ms = self.after.map_or(0, super::ceil_millis);
         if ms % 1000 == 0 {
             w.int(ms / 1000);
             Ok(())

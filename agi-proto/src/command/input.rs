@@ -45,11 +45,17 @@ pub struct GetData<'a> {
     pub prompt: &'a str,
     /// Wait for each digit; `None` uses Asterisk's 6 s first / 2 s between.
     pub timeout: Option<Duration>,
-    /// Stop after this many digits (Asterisk's default 1024).
+    /// Stop after this many digits: 1 to [`GetData::MAX_DIGITS`] (1023),
+    /// as Asterisk collects them into a 1,024-byte buffer with its string's
+    /// end. `None` leaves Asterisk's default, 1,024.
     pub max_digits: Option<u16>,
 }
 
 impl<'a> GetData<'a> {
+    /// The most digits one GET DATA may ask for: Asterisk's buffer holds
+    /// 1,024 bytes, the string's end included.
+    pub const MAX_DIGITS: u16 = 1023;
+
     /// Plays `prompt` and collects digits with Asterisk's default timeouts.
     pub fn new(prompt: &'a str) -> Self {
         GetData {
@@ -65,10 +71,18 @@ impl Command for GetData<'_> {
     const NAME: &'static str = "GET DATA";
     const DEAD_OK: bool = false;
     fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
-        if self.max_digits == Some(0) {
-            return Err(EncodeError::InvalidArgument(
-                "GET DATA max_digits must be at least 1",
-            ));
+        match self.max_digits {
+            Some(0) => {
+                return Err(EncodeError::InvalidArgument(
+                    "GET DATA max_digits must be at least 1",
+                ));
+            }
+            Some(n) if n > Self::MAX_DIGITS => {
+                return Err(EncodeError::InvalidArgument(
+                    "GET DATA max_digits must be at most 1023 (Asterisk's buffer)",
+                ));
+            }
+            _ => {}
         }
         w.words(Self::NAME);
         w.arg(self.prompt)?;
@@ -104,7 +118,12 @@ impl Command for GetData<'_> {
 /// ran out.
 ///
 /// # Errors
-/// [`Failure::Rejected`] (`result=-1`) on hangup or error.
+/// [`Failure::Rejected`] on hangup or error (`result=-1`), and for the two
+/// other ways Asterisk ends the wait without a key: `result=1` when bytes
+/// arrived on the command channel (another command written meanwhile,
+/// which a client of this crate never does), and `result=1000` to `1004`
+/// when a stream-control frame arrived (stop, pause, restart, rewind,
+/// forward: AMI's `ControlPlayback`, for instance). The result says which.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WaitForDigit {
     /// How long to wait; `None` waits forever.
@@ -130,7 +149,10 @@ impl Command for WaitForDigit {
         Ok(())
     }
     fn parse_reply(&self, reply: &Reply<'_>) -> Result<Option<Digit>, Failure> {
-        digit_result(Self::NAME, reply)
+        match result_of(Self::NAME, reply)? {
+            n @ (1 | 1000..=1004) => Err(rejected(Self::NAME, n, reply)),
+            _ => digit_result(Self::NAME, reply),
+        }
     }
 }
 

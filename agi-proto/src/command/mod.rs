@@ -6,6 +6,11 @@
 //! [`playback`] (prompts and SAY), [`input`] (digits, recording, received
 //! text), [`text`] (sending text, images, TDD, caller id) and [`speech`].
 //!
+//! Waits are [`Duration`]s, sent in the unit each command reads
+//! (milliseconds, or seconds for SPEECH RECOGNIZE). A remainder rounds up,
+//! since 0 means "at once", "the default" or "no limit" to Asterisk, never
+//! "a little"; values beyond a C `int` of that unit are capped there.
+//!
 //! ```
 //! use agi_proto::command::{Command, GetVariable};
 //! use agi_proto::{encode_command, parse_frame, Frame, Limits};
@@ -234,9 +239,25 @@ pub(crate) fn int_field(reply: &Reply<'_>, key: &str) -> Option<i64> {
     reply.field(key).and_then(crate::value::parse_int)
 }
 
-/// Milliseconds for a timeout argument, saturating.
+/// Whole milliseconds in `d`, a remainder rounded up (saturating).
+pub(crate) fn ceil_millis(d: Duration) -> u64 {
+    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds for a timeout argument. A remainder rounds up: a non-zero
+/// wait never becomes 0, which Asterisk reads as "at once", "its default"
+/// or "no limit" depending on the command. Saturates at `i32::MAX` (about
+/// 24.8 days): Asterisk reads these into a C `int`.
 pub(crate) fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    ceil_millis(d).min(i32::MAX as u64) as i64
+}
+
+/// Whole seconds for a timeout argument, rounded up and saturating at
+/// `i32::MAX`, for the same reasons as [`millis`].
+pub(crate) fn secs(d: Duration) -> i64 {
+    let s = d.as_secs().saturating_add(u64::from(d.subsec_nanos() != 0));
+    s.min(i32::MAX as u64) as i64
 }
 
 /// Writes an escape-digit set as one argument (`""` when empty).

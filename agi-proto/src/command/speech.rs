@@ -164,7 +164,8 @@ pub enum SpeechOutcome {
 pub struct SpeechRecognize<'a> {
     /// Prompt file.
     pub prompt: &'a str,
-    /// Time to wait after the prompt, whole **seconds**; zero for none.
+    /// Time to wait after the prompt, sent in whole **seconds** (a
+    /// fraction rounds up); zero for no limit.
     pub timeout: Duration,
     /// Start the prompt this many samples in.
     pub offset: Option<u64>,
@@ -188,7 +189,8 @@ impl Command for SpeechRecognize<'_> {
     fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
         w.words(Self::NAME);
         w.arg(self.prompt)?;
-        w.int(self.timeout.as_secs());
+        // Rounded up: a timeout under a second must not become 0 (no limit).
+        w.int(super::secs(self.timeout));
         if let Some(offset) = self.offset {
             w.int(offset);
         }

@@ -449,6 +449,20 @@ fn input() {
     );
     ok(&WaitForDigit::default(), "200 result=0\n", None);
     rejected(&WaitForDigit::default(), "200 result=-1\n");
+    // Input on the command channel, and the five stream-control frames:
+    // documented replies, so rejected with their result, not unexpected.
+    for n in [1, 1000, 1001, 1002, 1003, 1004] {
+        let line = format!("200 result={n}\n");
+        assert!(
+            matches!(
+                outcome(&WaitForDigit::default(), &line),
+                Err(Failure::Rejected { result, .. }) if result == n
+            ),
+            "{line}"
+        );
+    }
+    unexpected(&WaitForDigit::default(), "200 result=1005\n");
+    unexpected(&WaitForDigit::default(), "200 result=2\n");
 
     let rec = RecordFile::new(
         "/tmp/r",
@@ -647,4 +661,76 @@ fn non_200_replies_are_unexpected() {
     unexpected(&Answer, "100 result=0 Trying...\n");
     unexpected(&GetData::new("x"), "503 result=-2 x\n");
     unexpected(&ChannelStatus::default(), "200 result=\n");
+}
+
+fn refusal<C: Command>(cmd: &C) -> Option<EncodeError> {
+    let mut buf = Vec::new();
+    let e = encode_command(cmd, &Limits::default(), &mut buf).err();
+    assert!(buf.is_empty(), "a refused command writes nothing");
+    e
+}
+
+#[test]
+fn get_data_asks_for_at_most_what_asterisks_buffer_holds() {
+    let get = |n| GetData {
+        max_digits: Some(n),
+        ..GetData::new("beep")
+    };
+    assert_eq!(encoded(&get(1023)), "GET DATA beep 0 1023\n");
+    for n in [0, 1024, u16::MAX] {
+        assert!(
+            matches!(refusal(&get(n)), Some(EncodeError::InvalidArgument(_))),
+            "max_digits {n}"
+        );
+    }
+}
+
+#[test]
+fn a_wait_that_is_not_zero_is_never_sent_as_zero() {
+    let ms = Duration::from_micros(500);
+    // 0 would cancel the autohangup.
+    assert_eq!(
+        encoded(&SetAutoHangup { after: Some(ms) }),
+        "SET AUTOHANGUP 0.001\n"
+    );
+    assert_eq!(
+        encoded(&SetAutoHangup {
+            after: Some(Duration::from_micros(1_500_001))
+        }),
+        "SET AUTOHANGUP 1.501\n"
+    );
+    // 0 would mean no limit.
+    assert_eq!(
+        encoded(&SpeechRecognize::new("p", Duration::from_millis(500))),
+        "SPEECH RECOGNIZE p 1\n"
+    );
+    assert_eq!(
+        encoded(&SpeechRecognize::new("p", Duration::from_millis(2001))),
+        "SPEECH RECOGNIZE p 3\n"
+    );
+    assert_eq!(
+        encoded(&SpeechRecognize::new("p", Duration::ZERO)),
+        "SPEECH RECOGNIZE p 0\n"
+    );
+    // 0 would return at once, record nothing, or take the default.
+    assert_eq!(
+        encoded(&WaitForDigit::new(ms)),
+        "WAIT FOR DIGIT 1\n"
+    );
+    let rec = RecordFile::new("f", "wav", EscapeDigits::NONE, Some(ms));
+    assert!(encoded(&rec).starts_with("RECORD FILE f wav \"\" 1"), "{}", encoded(&rec));
+    let get = GetData {
+        timeout: Some(ms),
+        ..GetData::new("beep")
+    };
+    assert_eq!(encoded(&get), "GET DATA beep 1\n");
+    // Asterisk reads these into a C int: capped there, not wrapped.
+    assert_eq!(
+        encoded(&WaitForDigit::new(Duration::MAX)),
+        format!("WAIT FOR DIGIT {}\n", i32::MAX)
+    );
+    assert_eq!(
+        encoded(&SpeechRecognize::new("p", Duration::MAX)),
+        format!("SPEECH RECOGNIZE p {}\n", i32::MAX)
+    );
 }
