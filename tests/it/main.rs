@@ -3,6 +3,7 @@
 
 mod child;
 mod client_replay;
+mod eagi;
 mod env_fixtures;
 mod fixtures;
 mod ivr_service;

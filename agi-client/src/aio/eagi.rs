@@ -21,9 +21,10 @@ impl Audio {
     /// inside a tokio runtime with I/O enabled.
     ///
     /// # Errors
-    /// When fd 3 is not open or is not a pipe.
+    /// As [`crate::sync::Audio::open`]: when fd 3 is not open, is not a
+    /// pipe, or is stdin's or stdout's pipe.
     pub fn open() -> io::Result<Audio> {
-        Audio::from_file(File::open("/dev/fd/3")?)
+        Audio::from_file(crate::sync::eagi::open_fd3()?)
     }
 
     /// Reads audio from an open pipe (or FIFO).

@@ -24,10 +24,11 @@ impl Audio {
     /// Opens fd 3 as Asterisk passes it to an EAGI program.
     ///
     /// # Errors
-    /// When fd 3 is not open (a plain AGI session, or not run by Asterisk).
+    /// When fd 3 is not open (a plain AGI session, or not run by Asterisk)
+    /// or is stdin's or stdout's pipe. Run by hand, a file of raw audio
+    /// does as well as Asterisk's pipe: `program 3<audio.sln`.
     pub fn open() -> io::Result<Audio> {
-        // Reopening through /dev/fd needs no unsafe code.
-        File::open("/dev/fd/3").map(Audio::from_file)
+        open_fd3().map(Audio::from_file)
     }
 
     /// Reads audio from an already open file or pipe.
@@ -60,4 +61,35 @@ impl Read for Audio {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.file.read(buf)
     }
+}
+
+/// Fd 3, unless it is missing or is the command channel (see
+/// [`Audio::open`]).
+pub(crate) fn open_fd3() -> io::Result<File> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+
+    let not_audio = |why: &str, kind| {
+        io::Error::new(
+            kind,
+            format!("fd 3 is not EAGI audio: {why} (a plain AGI session?)"),
+        )
+    };
+    // Reopening through /dev/fd needs no unsafe code.
+    let file = File::open("/dev/fd/3").map_err(|e| not_audio(&e.to_string(), e.kind()))?;
+    let audio = file.metadata()?;
+    for (name, fd) in [
+        ("stdin", std::io::stdin().as_fd().try_clone_to_owned()),
+        ("stdout", std::io::stdout().as_fd().try_clone_to_owned()),
+    ] {
+        // A closed stdin or stdout cannot be Asterisk's pipe either.
+        let Ok(other) = fd.map(File::from).and_then(|f| f.metadata()) else {
+            continue;
+        };
+        if (other.dev(), other.ino()) == (audio.dev(), audio.ino()) {
+            let why = format!("it is the same file as {name}");
+            return Err(not_audio(&why, io::ErrorKind::InvalidInput));
+        }
+    }
+    Ok(file)
 }

@@ -20,7 +20,7 @@
 //! ```
 
 mod channel;
-mod eagi;
+pub(crate) mod eagi;
 mod stdio;
 
 pub use channel::Channel;

@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{self, Read, Stdout, Write};
 use std::net::TcpStream;
-use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -84,7 +83,10 @@ impl Channel<FdReader, Stdout> {
         } else {
             None
         };
-        let stdin = File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+        // At fd 4 or above: a plain `dup` takes the lowest free number, which
+        // in plain AGI is 3, where `Audio::open` looks for EAGI's audio.
+        let stdin = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 4).map_err(io::Error::from)?;
+        let stdin = File::from(stdin);
         Channel::fd_channel(stdin, std::io::stdout(), options, sighup)
     }
 }
