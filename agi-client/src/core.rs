@@ -2,6 +2,8 @@
 //! the hangup flag and the poisoning rule. The drivers only move bytes.
 
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use agi_proto::command::Command;
 use agi_proto::{
@@ -46,6 +48,10 @@ pub(crate) struct Core {
     frames: FrameDecoder,
     limits: Limits,
     hung_up: bool,
+    /// Standard AGI: set by the SIGHUP handler. Read when asked, never per
+    /// read: a hangup only matters to `is_hung_up` and to how the end of
+    /// the stream is named.
+    sighup: Option<Arc<AtomicBool>>,
     /// Set while a command is in flight; left set when it did not finish.
     in_flight: bool,
     env: EnvState,
@@ -62,6 +68,7 @@ impl Core {
             limits,
             frames: FrameDecoder::new(limits),
             hung_up: false,
+            sighup: None,
             in_flight: false,
         }
     }
@@ -244,13 +251,18 @@ impl Core {
         self.hung_up = true;
     }
 
+    /// Counts SIGHUP (standard AGI) as a hangup notice.
+    pub(crate) fn watch_sighup(&mut self, flag: Arc<AtomicBool>) {
+        self.sighup = Some(flag);
+    }
+
     pub(crate) fn is_hung_up(&self) -> bool {
-        self.hung_up
+        self.hung_up || self.sighup.as_ref().is_some_and(|f| f.load(Relaxed))
     }
 
     /// The error for the peer closing the stream now.
     pub(crate) fn eof(&mut self) -> Error {
-        let err = if self.hung_up {
+        let err = if self.is_hung_up() {
             Error::HungUp
         } else if let Err(e) = check_eof(self.input()) {
             Error::Parse(e)
@@ -265,7 +277,7 @@ impl Core {
         use io::ErrorKind::*;
         let err = match (e.kind(), timeout) {
             (BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof, _)
-                if self.hung_up =>
+                if self.is_hung_up() =>
             {
                 Error::HungUp
             }
@@ -360,5 +372,29 @@ fn trace_lines(bytes: &[u8]) {
         .split(|&b| b == b'\n')
     {
         tracing::trace!(target: "agi", "< {}", line.escape_ascii());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    use super::*;
+
+    #[test]
+    fn a_sighup_names_the_end_of_the_stream_a_hangup() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut core = Core::new(Limits::default());
+        core.watch_sighup(Arc::clone(&flag));
+        assert!(!core.is_hung_up());
+        assert!(matches!(core.eof(), Error::Closed));
+        let pipe = || io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(matches!(core.io_error(pipe(), None), Error::Closed));
+        // The handler ran: read when asked, with nothing read meanwhile.
+        flag.store(true, Relaxed);
+        assert!(core.is_hung_up());
+        assert!(matches!(core.eof(), Error::HungUp));
+        assert!(matches!(core.io_error(pipe(), None), Error::HungUp));
     }
 }

@@ -38,6 +38,7 @@ mod commands;
 mod core;
 mod error;
 mod options;
+mod standard;
 pub mod sync;
 
 #[cfg(feature = "tokio")]

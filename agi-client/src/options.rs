@@ -34,9 +34,10 @@ pub struct Options {
     /// descriptor (standard AGI) bound each read. A command that times out
     /// poisons the channel (its late reply would answer the next command).
     pub command_timeout: Option<Duration>,
-    /// Standard AGI only: catch the SIGHUP Asterisk sends on hangup instead
-    /// of dying of it (the default action), and record the hangup. Default
-    /// `true`; needs the `sighup` feature.
+    /// Standard AGI only (`sync::Channel::stdio`, `aio::Channel::stdio`):
+    /// catch the SIGHUP Asterisk sends on hangup instead of dying of it
+    /// (the default action), and record the hangup. Default `true`; needs
+    /// the `sighup` feature.
     pub handle_sighup: bool,
 }
 

@@ -42,7 +42,10 @@ fn run(env: &str, fd3: &str) -> (Vec<String>, std::process::ExitStatus, String) 
     while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
         let result = if line == "ANSWER" { 0 } else { 1 };
         commands.push(line);
-        if stdin.write_all(format!("200 result={result}\n").as_bytes()).is_err() {
+        if stdin
+            .write_all(format!("200 result={result}\n").as_bytes())
+            .is_err()
+        {
             break;
         }
     }

@@ -21,8 +21,20 @@ fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {
     assert_eq!(line, format!("{want}\n"));
 }
 
+/// When the signal reaches the program against the interrupted command's
+/// reply.
+#[derive(Clone, Copy, Debug)]
+enum Order {
+    /// Asterisk's order: the reply, then the signal once Asterisk notices
+    /// the hangup between commands.
+    ReplyFirst,
+    /// The signal overtakes the reply (it can: the reply may still sit in
+    /// the pipe when the handler runs).
+    SignalFirst,
+}
+
 /// Runs `hangup_cleanup`; the caller hangs up while its prompt plays.
-fn run(args: &[&str]) -> (ExitStatus, String) {
+fn run(args: &[&str], order: Order) -> (ExitStatus, String) {
     let mut child = Command::new(example("hangup_cleanup"))
         .args(args)
         .stdin(Stdio::piped())
@@ -38,24 +50,36 @@ fn run(args: &[&str]) -> (ExitStatus, String) {
     expect_line(&mut out, "ANSWER");
     stdin.write_all(b"200 result=0\n").unwrap();
     expect_line(&mut out, "STREAM FILE tt-monkeys \"\"");
-    // The hangup: a signal first, then the interrupted command's reply.
-    sighup(&child);
-    std::thread::sleep(Duration::from_millis(50));
-    if stdin.write_all(b"200 result=-1 endpos=4000\n").is_err() {
-        return wait(child); // killed by the signal
+    let reply = b"200 result=-1 endpos=4000\n";
+    match order {
+        Order::ReplyFirst => {
+            stdin.write_all(reply).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            sighup(&child);
+        }
+        Order::SignalFirst => {
+            sighup(&child);
+            std::thread::sleep(Duration::from_millis(50));
+            // Killed by the signal, when it is not caught.
+            let _ = stdin.write_all(reply);
+        }
+    }
+    if args.contains(&"--no-sighup") {
+        drop(stdin);
+        return wait(child);
     }
     let mut dialogue = |cmd: &str, reply: &[u8]| {
         expect_line(&mut out, cmd);
         stdin.write_all(reply).unwrap();
     };
+    dialogue(
+        "CHANNEL STATUS",
+        b"511 Command Not Permitted on a dead channel or intercept routine\n",
+    );
     dialogue("SET VARIABLE CLEANUP done", b"200 result=1\n");
     dialogue(
         "DATABASE PUT calls 1795816248.1 \"hung up\"",
         b"200 result=1\n",
-    );
-    dialogue(
-        "CHANNEL STATUS",
-        b"511 Command Not Permitted on a dead channel or intercept routine\n",
     );
     // Asterisk signals once more at the end of the session.
     sighup(&child);
@@ -63,10 +87,14 @@ fn run(args: &[&str]) -> (ExitStatus, String) {
     wait(child)
 }
 
-#[test]
-fn survives_sighup_and_exits_zero() {
-    let (status, stderr) = run(&[]);
-    assert_eq!(status.code(), Some(0), "{status:?}: {stderr}");
+#[track_caller]
+fn survived(args: &[&str], order: Order) {
+    let (status, stderr) = run(args, order);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{args:?} {order:?}: {status:?}: {stderr}"
+    );
     assert!(
         stderr.contains("caller hung up during the prompt"),
         "{stderr}"
@@ -76,11 +104,25 @@ fn survives_sighup_and_exits_zero() {
 }
 
 #[test]
+fn survives_sighup_and_exits_zero() {
+    survived(&[], Order::ReplyFirst);
+    survived(&[], Order::SignalFirst);
+}
+
+#[test]
+fn the_async_client_survives_sighup_too() {
+    survived(&["--tokio"], Order::ReplyFirst);
+    survived(&["--tokio"], Order::SignalFirst);
+}
+
+#[test]
 fn without_the_handler_sighup_kills_the_program() {
-    let (status, stderr) = run(&["--no-sighup"]);
-    assert_eq!(
-        status.signal(),
-        Some(1),
-        "killed by SIGHUP: {status:?} {stderr}"
-    );
+    for args in [&["--no-sighup"][..], &["--no-sighup", "--tokio"]] {
+        let (status, stderr) = run(args, Order::SignalFirst);
+        assert_eq!(
+            status.signal(),
+            Some(1),
+            "{args:?} killed by SIGHUP: {status:?} {stderr}"
+        );
+    }
 }

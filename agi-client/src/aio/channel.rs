@@ -21,9 +21,9 @@ use crate::options::Options;
 /// An async AGI session: the environment Asterisk sent, and a typed async
 /// method per command.
 ///
-/// It owns one duplex stream: a [`TcpStream`] (FastAGI), a Unix socket, an
-/// in-memory pipe, or separate halves joined with [`tokio::io::join`]
-/// (standard AGI over tokio's stdin and stdout).
+/// It owns one duplex stream: a [`TcpStream`] (FastAGI), Asterisk's pipes
+/// on stdin and stdout (standard AGI, [`Channel::stdio`]), a Unix socket, an
+/// in-memory pipe, or any two halves joined with [`tokio::io::join`].
 ///
 /// # Cancel safety
 /// A command future dropped before it completes (a `select!` branch lost,
@@ -122,7 +122,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     }
 
     /// A channel whose environment is still to be read.
-    fn unread(stream: S, options: Options) -> Self {
+    pub(super) fn unread(stream: S, options: Options) -> Self {
         Channel {
             stream,
             core: Box::new(Core::new(options.limits)),
@@ -162,9 +162,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     }
 
     /// `true` once Asterisk said the caller hung up: a `HANGUP` line, a
-    /// `511` reply, or the end of the stream after one of those.
+    /// SIGHUP (standard AGI), a `511` reply, or the end of the stream after
+    /// one of those. A `511` also comes from an AGI run inside a
+    /// connected-line or redirecting intercept routine, where Asterisk
+    /// allows only the dead-channel commands while the call is up: there
+    /// it reads `true` after the first refused command.
     pub fn is_hung_up(&self) -> bool {
         self.core.is_hung_up()
+    }
+
+    /// Counts SIGHUP as a hangup notice (standard AGI).
+    pub(super) fn watch_sighup(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.core.watch_sighup(flag);
     }
 
     /// Sends one command and waits for its outcome.

@@ -1,5 +1,5 @@
 //! The async client, over tokio: FastAGI connections (TCP, Unix sockets),
-//! in-memory streams, and EAGI audio. Same commands and outcomes as
+//! standard AGI over Asterisk's pipes, in-memory streams, and EAGI audio. Same commands and outcomes as
 //! [`crate::sync`]; every method is `async`.
 //!
 //! ```
@@ -25,6 +25,8 @@ pub(crate) mod activity;
 mod channel;
 pub(crate) mod deadline;
 mod eagi;
+mod stdio;
 
 pub use channel::Channel;
 pub use eagi::Audio;
+pub use stdio::Stdio;

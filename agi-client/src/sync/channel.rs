@@ -2,7 +2,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use agi_proto::command::*;
@@ -26,12 +26,11 @@ pub struct Channel<R, W> {
     core: Core,
 }
 
-/// The read side: the reader, the SIGHUP flag of a standard AGI channel,
-/// and the transport's read timeout (to report [`Error::Timeout`]).
+/// The read side: the reader, and the transport's read timeout (to report
+/// [`Error::Timeout`]).
 #[derive(Debug)]
 struct Source<R> {
     inner: R,
-    sighup: Option<Arc<AtomicBool>>,
     timeout: Option<Duration>,
 }
 
@@ -40,9 +39,7 @@ impl<R: Read> Source<R> {
     fn fill(&mut self, core: &mut Core) -> Result<(), Error> {
         let mut chunk = [0u8; 4096];
         loop {
-            let read = self.inner.read(&mut chunk);
-            self.check_sighup(core);
-            return match read {
+            return match self.inner.read(&mut chunk) {
                 Ok(0) => Err(core.eof()),
                 Ok(n) => {
                     core.read_buf().extend_from_slice(&chunk[..n]);
@@ -51,16 +48,6 @@ impl<R: Read> Source<R> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => Err(core.io_error(e, self.timeout)),
             };
-        }
-    }
-
-    fn check_sighup(&self, core: &mut Core) {
-        if self
-            .sighup
-            .as_ref()
-            .is_some_and(|f| f.load(Ordering::Relaxed))
-        {
-            core.note_hangup();
         }
     }
 }
@@ -92,10 +79,12 @@ impl<R: Read, W: Write> Channel<R, W> {
     ) -> Result<Self, Error> {
         let mut reader = Source {
             inner: reader,
-            sighup,
             timeout,
         };
         let mut core = Core::new(options.limits);
+        if let Some(flag) = sighup {
+            core.watch_sighup(flag);
+        }
         while !core.poll_env()? {
             reader.fill(&mut core)?;
         }
@@ -117,9 +106,12 @@ impl<R: Read, W: Write> Channel<R, W> {
     }
 
     /// `true` once Asterisk said the caller hung up: a `HANGUP` line, a
-    /// SIGHUP, a `511` reply, or the end of the stream after one of those.
-    pub fn is_hung_up(&mut self) -> bool {
-        self.reader.check_sighup(&mut self.core);
+    /// SIGHUP (standard AGI), a `511` reply, or the end of the stream after
+    /// one of those. A `511` also comes from an AGI run inside a
+    /// connected-line or redirecting intercept routine, where Asterisk
+    /// allows only the dead-channel commands while the call is up: there
+    /// it reads `true` after the first refused command.
+    pub fn is_hung_up(&self) -> bool {
         self.core.is_hung_up()
     }
 
@@ -136,13 +128,11 @@ impl<R: Read, W: Write> Channel<R, W> {
             .write_all(line)
             .and_then(|()| self.writer.flush())
         {
-            self.reader.check_sighup(&mut self.core);
             return Err(self.core.io_error(e, None));
         }
         let mut pending = Pending::new(cmd);
         loop {
             if self.core.poll_reply(&mut pending)? {
-                self.reader.check_sighup(&mut self.core);
                 return pending.take();
             }
             self.reader.fill(&mut self.core)?;

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, Read, Stdout, Write};
 use std::net::TcpStream;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use super::Channel;
 use crate::error::Error;
 use crate::options::Options;
+use crate::standard;
 
 /// A pipe or other file descriptor read without buffering (the channel
 /// buffers), with an optional deadline for each read through `poll(2)`.
@@ -79,14 +81,12 @@ impl Channel<FdReader, Stdout> {
     /// As [`Channel::stdio`].
     pub fn stdio_with(options: Options) -> Result<Self, Error> {
         let sighup = if options.handle_sighup {
-            Some(catch_sighup()?)
+            Some(standard::catch_sighup()?)
         } else {
             None
         };
-        // At fd 4 or above: a plain `dup` takes the lowest free number, which
-        // in plain AGI is 3, where `Audio::open` looks for EAGI's audio.
-        let stdin = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 4).map_err(io::Error::from)?;
-        let stdin = File::from(stdin);
+        let stdin = std::io::stdin().as_fd().try_clone_to_owned()?;
+        let stdin = File::from(standard::above_fd3(stdin)?);
         Channel::fd_channel(stdin, std::io::stdout(), options, sighup)
     }
 }
@@ -117,21 +117,6 @@ impl<W: Write> Channel<FdReader, W> {
         chan.note_read_timeout(options.command_timeout);
         Ok(chan)
     }
-}
-
-#[cfg(feature = "sighup")]
-fn catch_sighup() -> Result<Arc<AtomicBool>, Error> {
-    let flag = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&flag))?;
-    Ok(flag)
-}
-
-#[cfg(not(feature = "sighup"))]
-fn catch_sighup() -> Result<Arc<AtomicBool>, Error> {
-    Err(Error::Io(std::io::Error::new(
-        std::io::ErrorKind::Unsupported,
-        "SIGHUP handling needs the `sighup` feature",
-    )))
 }
 
 impl Channel<TcpStream, TcpStream> {

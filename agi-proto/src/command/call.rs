@@ -98,7 +98,7 @@ impl Command for SetAutoHangup {
         // Rounded up: a delay under a millisecond must not become 0,
         // which cancels instead.
         let ms = self.after.map_or(0, super::ceil_millis);
-        if ms % 1000 == 0 {
+        if ms.is_multiple_of(1000) {
             w.int(ms / 1000);
             Ok(())
         } else {

@@ -241,7 +241,7 @@ pub(crate) fn int_field(reply: &Reply<'_>, key: &str) -> Option<i64> {
 
 /// Whole milliseconds in `d`, a remainder rounded up (saturating).
 pub(crate) fn ceil_millis(d: Duration) -> u64 {
-    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
     u64::try_from(ms).unwrap_or(u64::MAX)
 }
 

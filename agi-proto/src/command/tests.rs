@@ -713,12 +713,13 @@ fn a_wait_that_is_not_zero_is_never_sent_as_zero() {
         "SPEECH RECOGNIZE p 0\n"
     );
     // 0 would return at once, record nothing, or take the default.
-    assert_eq!(
-        encoded(&WaitForDigit::new(ms)),
-        "WAIT FOR DIGIT 1\n"
-    );
+    assert_eq!(encoded(&WaitForDigit::new(ms)), "WAIT FOR DIGIT 1\n");
     let rec = RecordFile::new("f", "wav", EscapeDigits::NONE, Some(ms));
-    assert!(encoded(&rec).starts_with("RECORD FILE f wav \"\" 1"), "{}", encoded(&rec));
+    assert!(
+        encoded(&rec).starts_with("RECORD FILE f wav \"\" 1"),
+        "{}",
+        encoded(&rec)
+    );
     let get = GetData {
         timeout: Some(ms),
         ..GetData::new("beep")
