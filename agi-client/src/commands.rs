@@ -51,7 +51,10 @@ macro_rules! command_table {
             fn database_deltree(family: &str) -> bool = DatabaseDelTree::new(family);
             /// Plays a sound file, stopped by a key in `escape` (`STREAM FILE`).
             fn stream_file(file: &str, escape: EscapeDigits) -> Playback = StreamFile::new(file, escape);
-            /// Plays a file the caller can skip through (`CONTROL STREAM FILE`).
+            /// Plays a file the caller can skip through with `#` and rewind
+            /// with `*`, stopped by a key in `escape`, which therefore may not
+            /// hold either (an encoding error, nothing sent); other controls
+            /// through `send` and [`ControlStreamFile`] (`CONTROL STREAM FILE`).
             fn control_stream_file(file: &str, escape: EscapeDigits) -> ControlPlayback = ControlStreamFile::new(file, escape);
             /// Plays a prompt, then waits up to `timeout` for one key (`GET OPTION`).
             fn get_option(file: &str, escape: EscapeDigits, timeout: Duration) -> Playback = GetOption::new(file, escape, timeout);

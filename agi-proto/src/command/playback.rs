@@ -135,8 +135,13 @@ pub struct ControlPlayback {
 /// `CONTROL STREAM FILE <file> <escape_digits> [skipms] [ffchar] [rewchar]
 /// [pausechar] [offsetms]`: playback the caller can skip, rewind and pause.
 ///
-/// The defaults are `#` fast-forward and `*` rewind, which therefore do not
-/// work as stop keys unless `forward`/`rewind` are changed.
+/// Asterisk checks a key against the fast-forward keys first, then the
+/// rewind keys, then the stop keys: a stop key that is also one of the
+/// others would never stop playback, so encoding refuses it. The defaults
+/// are `#` fast-forward and `*` rewind; to stop on one of those, move that
+/// control to another key. Asterisk reads an empty fast-forward or rewind
+/// list as its default, so neither control can be turned off: encoding
+/// refuses an empty set there too.
 ///
 /// # Errors
 /// [`Failure::Rejected`] (`result=-1`) for a missing file or a hangup.
@@ -148,9 +153,9 @@ pub struct ControlStreamFile<'a> {
     pub escape: EscapeDigits,
     /// Skip step (default 3 s).
     pub skip: Option<Duration>,
-    /// Fast-forward keys (default `#`).
+    /// Fast-forward keys (default `#`; not empty).
     pub forward: Option<EscapeDigits>,
-    /// Rewind keys (default `*`).
+    /// Rewind keys (default `*`; not empty).
     pub rewind: Option<EscapeDigits>,
     /// Pause keys (default none).
     pub pause: Option<EscapeDigits>,
@@ -178,6 +183,22 @@ impl Command for ControlStreamFile<'_> {
     const NAME: &'static str = "CONTROL STREAM FILE";
     const DEAD_OK: bool = false;
     fn encode(&self, w: &mut ArgWriter<'_>) -> Result<(), EncodeError> {
+        let forward = self.forward.unwrap_or(EscapeDigits::HASH);
+        let rewind = self.rewind.unwrap_or(EscapeDigits::STAR);
+        if forward.is_empty() || rewind.is_empty() {
+            return Err(EncodeError::InvalidArgument(
+                "CONTROL STREAM FILE: fast-forward and rewind cannot be turned off \
+                 (Asterisk reads no keys as its default, # and *)",
+            ));
+        }
+        if !self.escape.intersection(forward).is_empty()
+            || !self.escape.intersection(rewind).is_empty()
+        {
+            return Err(EncodeError::InvalidArgument(
+                "CONTROL STREAM FILE: a stop key that also fast-forwards or rewinds \
+                 never stops playback (defaults # and *)",
+            ));
+        }
         w.words(Self::NAME);
         w.arg(self.file)?;
         escape_arg(w, self.escape)?;

@@ -735,3 +735,37 @@ fn a_wait_that_is_not_zero_is_never_sent_as_zero() {
         format!("SPEECH RECOGNIZE p {}\n", i32::MAX)
     );
 }
+
+#[test]
+fn control_stream_file_refuses_keys_asterisk_would_not_honour() {
+    let keys = |k: &str| EscapeDigits::new(k).unwrap();
+    let refused =
+        |cmd: &ControlStreamFile<'_>| matches!(refusal(cmd), Some(EncodeError::InvalidArgument(_)));
+    // Stop keys that Asterisk takes as fast-forward or rewind first.
+    assert!(refused(&ControlStreamFile::new("x", keys("#"))));
+    assert!(refused(&ControlStreamFile::new("x", keys("1*"))));
+    assert!(refused(&ControlStreamFile {
+        forward: Some(keys("3")),
+        ..ControlStreamFile::new("x", keys("3"))
+    }));
+    // No keys reads as the default there: the control cannot be turned off.
+    assert!(refused(&ControlStreamFile {
+        forward: Some(EscapeDigits::NONE),
+        ..ControlStreamFile::new("x", keys("1"))
+    }));
+    assert!(refused(&ControlStreamFile {
+        rewind: Some(EscapeDigits::NONE),
+        ..ControlStreamFile::new("x", keys("1"))
+    }));
+    // Moved out of the way, `#` stops.
+    assert_eq!(
+        encoded(&ControlStreamFile {
+            forward: Some(keys("3")),
+            ..ControlStreamFile::new("x", keys("#"))
+        }),
+        "CONTROL STREAM FILE x # 3000 3\n"
+    );
+    assert_eq!(EscapeDigits::HASH, keys("#"));
+    assert_eq!(EscapeDigits::STAR, keys("*"));
+    assert_eq!(keys("12#").intersection(keys("2#3")), keys("2#"));
+}

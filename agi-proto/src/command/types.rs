@@ -101,6 +101,10 @@ impl EscapeDigits {
     pub const ANY: EscapeDigits = EscapeDigits(u16::MAX);
     /// `0`–`9` interrupt.
     pub const DIGITS: EscapeDigits = EscapeDigits(0x03ff);
+    /// `*` alone.
+    pub const STAR: EscapeDigits = EscapeDigits(1 << 10);
+    /// `#` alone.
+    pub const HASH: EscapeDigits = EscapeDigits(1 << 11);
 
     /// The keys listed in `keys`, in any order.
     ///
@@ -125,6 +129,11 @@ impl EscapeDigits {
     /// `true` when no key is in the set.
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// The keys in both sets.
+    pub fn intersection(self, other: EscapeDigits) -> EscapeDigits {
+        EscapeDigits(self.0 & other.0)
     }
 
     /// Writes the keys as ASCII into `out` and returns the used part.
