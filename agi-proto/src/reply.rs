@@ -167,16 +167,39 @@ fn trim_start(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// A field value: `"…"` up to the next quote, or up to the next space.
+/// A field value: `"…"`, or up to the next space.
+///
+/// Asterisk does not escape quotes inside a quoted value (SPEECH
+/// RECOGNIZE's `text0="say "hi" now"`), so the closing quote is the first
+/// one that ends the line or comes before the next ` name=`. A value whose
+/// closing quote never comes (a line Asterisk cut short) runs to the end.
 fn field_value(s: &[u8]) -> (&[u8], &[u8]) {
     if let Some(inner) = s.strip_prefix(b"\"") {
-        if let Some(q) = memchr::memchr(b'"', inner) {
-            return (&inner[..q], &inner[q + 1..]);
+        let mut from = 0;
+        while let Some(q) = memchr::memchr(b'"', &inner[from..]) {
+            let q = from + q;
+            let after = &inner[q + 1..];
+            if trim_start(after).is_empty() || starts_field(after) {
+                return (&inner[..q], after);
+            }
+            from = q + 1;
         }
         return (inner, &[]);
     }
     let end = memchr::memchr(b' ', s).unwrap_or(s.len());
     (&s[..end], &s[end..])
+}
+
+/// `true` when `s` is a space, then `name=`.
+fn starts_field(s: &[u8]) -> bool {
+    let Some(rest) = s.strip_prefix(b" ") else {
+        return false;
+    };
+    let name = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    name > 0 && rest.get(name) == Some(&b'=')
 }
 
 impl std::fmt::Debug for Reply<'_> {

@@ -133,7 +133,10 @@ pub enum SpeechOutcome {
     Speech {
         /// Prompt position at barge-in.
         endpos: u64,
-        /// Hypotheses, best first as the engine ordered them.
+        /// Hypotheses, best first as the engine ordered them. Asterisk
+        /// caps their part of the line at 4,095 bytes: those it cut off
+        /// are left out (the last one kept may have lost the end of its
+        /// grammar's name).
         results: Vec<SpeechResult>,
     },
     /// The caller pressed a key.
@@ -213,12 +216,18 @@ impl Command for SpeechRecognize<'_> {
                     key.push_str(itoa::Buffer::new().format(i));
                     reply.field(&key)
                 };
+                // Asterisk caps this part of the line at 4,095 bytes: a
+                // result it cut off (a field missing) ends the list.
                 for i in 0..count {
-                    let score = field("score", i)
-                        .and_then(crate::value::parse_int)
-                        .unwrap_or(0);
-                    let text = Value::copied(field("text", i).unwrap_or_default());
-                    let grammar = Value::copied(field("grammar", i).unwrap_or_default());
+                    let Some(score) = field("score", i).and_then(crate::value::parse_int) else {
+                        break;
+                    };
+                    let Some(text) = field("text", i).map(Value::copied) else {
+                        break;
+                    };
+                    let Some(grammar) = field("grammar", i).map(Value::copied) else {
+                        break;
+                    };
                     results.push(SpeechResult {
                         score,
                         text,

@@ -636,6 +636,37 @@ fn speech() {
             ],
         },
     );
+    // The text is not escaped: quotes inside it, and ` x=` never closing it.
+    ok(
+        &rec,
+        "200 result=1 (speech) endpos=0 results=1 score0=9 text0=\"say \"hi\" now\" grammar0=g\n",
+        SpeechOutcome::Speech {
+            endpos: 0,
+            results: vec![SpeechResult {
+                score: 9,
+                text: value("say \"hi\" now"),
+                grammar: value("g"),
+            }],
+        },
+    );
+    // Cut short by Asterisk's cap: only whole results.
+    for cut in [
+        "200 result=1 (speech) endpos=0 results=2 score0=5 text0=\"a\" grammar0=g\n",
+        "200 result=1 (speech) endpos=0 results=2 score0=5 text0=\"a\" grammar0=g score1=4 text1=\"b c\n",
+    ] {
+        ok(
+            &rec,
+            cut,
+            SpeechOutcome::Speech {
+                endpos: 0,
+                results: vec![SpeechResult {
+                    score: 5,
+                    text: value("a"),
+                    grammar: value("g"),
+                }],
+            },
+        );
+    }
     ok(
         &rec,
         "200 result=1 (digit) digit=5 endpos=0\n",

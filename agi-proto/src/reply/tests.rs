@@ -131,6 +131,14 @@ fn fields_after_the_keyword() {
         reply(b"200 result=1 (digit) digit=5 endpos=0\n").field("digit"),
         Some(&b"5"[..])
     );
+    // Quotes are not escaped: the closing one ends the line or precedes
+    // ` name=`.
+    let r = reply(b"200 result=1 (speech) t0=\"a \"b\" c\" g0=x t1=\"q\"  \n");
+    assert_eq!(r.field("t0"), Some(&b"a \"b\" c"[..]));
+    assert_eq!(r.field("g0"), Some(&b"x"[..]));
+    assert_eq!(r.field("t1"), Some(&b"q"[..]));
+    let r = reply(b"200 result=1 (speech) t0=\"never closed\n");
+    assert_eq!(r.field("t0"), Some(&b"never closed"[..]));
 }
 
 #[test]
