@@ -119,7 +119,9 @@ fn opening_bytes() -> impl Strategy<Value = (Vec<u8>, bool)> {
             if let Some(cut) = cut {
                 bytes.truncate(cut.index(bytes.len()));
             }
-            (bytes, routable && cut.is_none())
+            // With CRLF every value ends in its CR (Asterisk never sends
+            // CRLF; a CR before the LF is data): the script is `fuzz\r`.
+            (bytes, routable && cut.is_none() && !crlf)
         });
     prop_oneof![
         12 => block,

@@ -356,7 +356,9 @@ impl EnvDecoder {
                     consumed: line.next,
                 });
             }
-            self.record(buf, line.start, line.end);
+            // Up to the LF: a CR before it is the value's (Asterisk never
+            // writes CRLF; the reference says to trim nothing more).
+            self.record(buf, line.start, line.next - 1);
         }
         if buf.len() > self.limits.max_block {
             let limit = self.limits.max_block;
@@ -598,7 +600,7 @@ impl<'a> Env<'a> {
                     return None;
                 }
                 at = line.next;
-                if let Some(e) = entry(block, line.start, line.end) {
+                if let Some(e) = entry(block, line.start, line.next - 1) {
                     return Some(e);
                 }
             }

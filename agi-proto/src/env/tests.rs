@@ -89,13 +89,20 @@ fn a_repeated_name_gives_its_last_value() {
 }
 
 #[test]
-fn tolerates_crlf_and_missing_space() {
-    let (env, used) =
-        parse(b"agi_request: x\r\nagi_channel:SIP/1\r\nagi_accountcode: \r\n\r\nrest");
-    assert_eq!(used, 56);
-    assert_eq!(env.request().unwrap(), "x");
+fn a_cr_before_lf_is_the_values_and_a_missing_space_is_tolerated() {
+    // Asterisk never writes CRLF: a CR there came with the value (a
+    // dialplan argument holding one), and is kept, as the reference asks.
+    let (env, used) = parse(
+        b"agi_request: x\r\nagi_channel:SIP/1\nagi_accountcode: \r\nagi_arg_1: a\r\nagi_x: y\r\n\r\nrest",
+    );
+    // No variable line is empty, so a CR alone still ends the block.
+    assert_eq!(used, 79);
+    assert_eq!(env.request().unwrap(), "x\r");
     assert_eq!(env.channel().unwrap(), "SIP/1");
-    assert_eq!(env.accountcode().unwrap(), "");
+    assert_eq!(env.accountcode().unwrap(), "\r");
+    assert_eq!(env.arg(1).unwrap(), "a\r");
+    assert_eq!(env.args().collect::<Vec<_>>(), ["a\r"]);
+    assert_eq!(env.get("agi_x").unwrap(), "y\r");
 }
 
 #[test]
