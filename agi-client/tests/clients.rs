@@ -788,3 +788,21 @@ async fn aio_eagi_audio_through_a_pipe() {
     feeder.join().unwrap();
     assert_eq!(got, tone);
 }
+
+// Asterisk does not escape a line feed inside reply data: the value runs on
+// to the line that ends in `)`, and the session goes on after it.
+both!(
+    data_with_line_feeds,
+    env()
+        .expect("GET VARIABLE NOTE", "200 result=1 (first\nsecond\n)")
+        .expect("RECEIVE TEXT 1000", "200 result=1 (Hi,\n\nsee you (soon))")
+        .expect("NOOP", "200 result=0")
+        .build(),
+    |chan| {
+        let note = aw!(chan.get_variable("NOTE")).unwrap().unwrap();
+        assert_eq!(note, "first\nsecond\n");
+        let text = aw!(chan.receive_text(Duration::from_secs(1))).unwrap();
+        assert_eq!(text.unwrap(), "Hi,\n\nsee you (soon)");
+        aw!(chan.noop()).unwrap();
+    }
+);

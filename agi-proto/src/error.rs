@@ -66,8 +66,6 @@ pub enum ParseErrorKind {
     /// A reply's `result=` value holds bytes other than an optional `-`
     /// followed by digits, `*`, `#` and `A`–`D`.
     InvalidResult,
-    /// A reply's `(data)` has no closing parenthesis on its line.
-    UnterminatedData,
     /// A NUL byte, which Asterisk never sends.
     NulByte,
     /// The stream ended in the middle of a line or block.
@@ -82,7 +80,6 @@ impl fmt::Display for ParseErrorKind {
             Self::NotEnvironment => f.write_str("not an AGI environment block"),
             Self::InvalidLine => f.write_str("not an AGI reply line"),
             Self::InvalidResult => f.write_str("invalid result value"),
-            Self::UnterminatedData => f.write_str("reply data without a closing parenthesis"),
             Self::NulByte => f.write_str("NUL byte"),
             Self::UnexpectedEof => f.write_str("stream ended inside a line"),
         }

@@ -80,7 +80,8 @@ impl<'a> Reply<'a> {
         self.code
     }
 
-    /// The whole line, without its line feed.
+    /// The whole line, without its line feed (the lines, when its data
+    /// holds line feeds: see [`Reply::data`]).
     pub fn line(&self) -> &'a [u8] {
         self.line
     }
@@ -107,6 +108,13 @@ impl<'a> Reply<'a> {
     /// The parenthesised data of GET VARIABLE, DATABASE GET and friends: from
     /// the first `(` to the **last** `)` of the line, since Asterisk does not
     /// escape it. `None` when the reply has no `(`.
+    ///
+    /// Nor does Asterisk escape a line feed in it: when the first line has
+    /// no `)`, the data runs on to the first line that ends in one. A value
+    /// whose first line holds a `)` but does not end in one cannot be told
+    /// from a reply with text after its data, and is cut at its line feed
+    /// (the rest then fails to parse as a reply). To move such values
+    /// safely, encode them in the dialplan: `${BASE64_ENCODE(${X})}`.
     pub fn data(&self) -> Option<&'a [u8]> {
         let inner = self.text().strip_prefix(b"(")?;
         let close = memchr::memrchr(b')', inner)?;
@@ -320,6 +328,9 @@ pub struct FrameDecoder {
     searched: usize,
     /// Inside a multi-line block: its code and the start of its next line.
     block: Option<(u16, usize)>,
+    /// Inside a reply whose data holds line feeds: its code, where its
+    /// value ends, and the start of its next line.
+    data: Option<(u16, u32, usize)>,
 }
 
 impl Default for FrameDecoder {
@@ -338,12 +349,14 @@ impl FrameDecoder {
             limits,
             searched: 0,
             block: None,
+            data: None,
         }
     }
 
     fn reset(&mut self) {
         self.searched = 0;
         self.block = None;
+        self.data = None;
     }
 
     /// Parses the frame at the start of `buf`, which must begin with the
@@ -371,6 +384,9 @@ impl FrameDecoder {
     fn decode_inner<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
         if let Some((code, next)) = self.block {
             return self.block_rest(buf, code, next);
+        }
+        if let Some((code, result_end, next)) = self.data {
+            return self.data_rest(buf, code, result_end, next);
         }
         self.decode_line(buf)
     }
@@ -413,15 +429,15 @@ impl FrameDecoder {
                 if !valid_result(result) {
                     return Err(ParseError::new(ParseErrorKind::InvalidResult, buf, at));
                 }
+                // Lines are bounded by `max_line`, far below 4 GiB.
+                let result_end = (line.len() - tail.len()) as u32;
                 if tail.starts_with(b" (") && !tail.contains(&b')') {
-                    let at = line.len() - tail.len() + 1;
-                    return Err(ParseError::new(ParseErrorKind::UnterminatedData, buf, at));
+                    return self.data_rest(buf, code, result_end, consumed);
                 }
                 complete(Frame::Reply(Reply {
                     line,
                     code,
-                    // Lines are bounded by `max_line`, far below 4 GiB.
-                    result_end: (line.len() - tail.len()) as u32,
+                    result_end,
                 }))
             }
             Head::Text { code, text } => complete(match code {
@@ -435,6 +451,45 @@ impl FrameDecoder {
                 self.block_rest(buf, code, consumed)
             }
         }
+    }
+
+    /// The rest of a reply whose `(` its first line did not close: data
+    /// with line feeds in it (RECEIVE TEXT of a message of several lines,
+    /// GET VARIABLE of a value holding one), which Asterisk does not escape.
+    /// It runs to the first line that ends in `)`, all within `max_line`.
+    fn data_rest<'b>(
+        &mut self,
+        buf: &'b [u8],
+        code: u16,
+        result_end: u32,
+        mut next: usize,
+    ) -> Result<Status<Frame<'b>>, ParseError> {
+        let cap = buf.len().min(self.limits.max_line.saturating_add(1));
+        while let Some(line) = next_line(&buf[..cap], next, usize::MAX)? {
+            if buf[..line.end].ends_with(b")") {
+                return Ok(Status::Complete {
+                    value: Frame::Reply(Reply {
+                        line: &buf[..line.end],
+                        code,
+                        result_end,
+                    }),
+                    consumed: line.next,
+                });
+            }
+            next = line.next;
+        }
+        if buf.len() > self.limits.max_line {
+            let limit = self.limits.max_line;
+            return Err(ParseError::new(
+                ParseErrorKind::LineTooLong { limit },
+                buf,
+                0,
+            ));
+        }
+        // Nonzero: the one-pass reader must not take the next call.
+        self.searched = next;
+        self.data = Some((code, result_end, next));
+        Ok(Status::Partial)
     }
 
     /// Reads the lines of a `NNN-` block up to its closing `NNN ` line.

@@ -211,11 +211,6 @@ fn malformed_lines_name_what_and_where() {
         (b"200\n", ParseErrorKind::InvalidLine, 0),
         (b"200 result=abc\n", ParseErrorKind::InvalidResult, 11),
         (b"200 result=1(x)\n", ParseErrorKind::InvalidResult, 11),
-        (
-            b"200 result=1 (unterminated\n",
-            ParseErrorKind::UnterminatedData,
-            13,
-        ),
         (b"\n", ParseErrorKind::InvalidLine, 0),
     ];
     for &(input, kind, offset) in cases {
@@ -396,4 +391,49 @@ fn outcomes_of(stream: &[u8], cuts: &[usize], limits: Limits) -> (Vec<String>, O
         }
     }
     (frames, None)
+}
+
+#[test]
+fn data_with_line_feeds_runs_to_the_line_that_ends_in_a_parenthesis() {
+    // RECEIVE TEXT of a message of three lines, then the next reply.
+    let whole = b"200 result=1 (Hello\n\nsee you (soon))\n200 result=0\n";
+    let first = 37;
+    let (frame, used) = parse_frame(whole).unwrap().complete().unwrap();
+    assert_eq!(used, first);
+    let Frame::Reply(r) = frame else {
+        panic!("{frame:?}")
+    };
+    assert_eq!(r.result_int(), Some(1));
+    assert_eq!(r.data(), Some(&b"Hello\n\nsee you (soon)"[..]));
+    assert_eq!(r.line(), &whole[..first - 1]);
+    // The same frame however the bytes arrive, one decoder throughout.
+    for cut in 0..=whole.len() {
+        let mut decoder = FrameDecoder::default();
+        let mut seen = None;
+        for end in [cut, whole.len()] {
+            if let Status::Complete { value, consumed } = decoder.decode(&whole[..end]).unwrap() {
+                seen = Some((value, consumed));
+                break;
+            }
+        }
+        assert_eq!(seen, Some((Frame::Reply(r), first)), "cut at {cut}");
+    }
+    // Bounded by `max_line`, all its lines together.
+    let limits = Limits {
+        max_line: 20,
+        ..Limits::default()
+    };
+    let long = b"200 result=1 (0123\n45678\n9012345)\n";
+    for input in [&long[..], &long[..26]] {
+        let err = FrameDecoder::new(limits).decode(input).unwrap_err();
+        assert_eq!(
+            err.kind,
+            ParseErrorKind::LineTooLong { limit: 20 },
+            "{input:?}"
+        );
+    }
+    assert!(matches!(
+        FrameDecoder::new(limits).decode(&long[..20]).unwrap(),
+        Status::Partial
+    ));
 }
