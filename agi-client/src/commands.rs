@@ -38,7 +38,10 @@ macro_rules! command_table {
             fn get_variable(name: &str) -> Option<Value<'static>> = GetVariable::new(name);
             /// A variable's whole value, however long, read as
             /// `GET FULL VARIABLE ${name}`. An unset variable reads as empty.
-            fn get_variable_whole(name: &str) -> Value<'static> = GetFullVariable::new(&format!("${{{name}}}"));
+            /// A name holding `$`, `{` or `}` is refused (an encoding error,
+            /// nothing sent): Asterisk would evaluate it as an expression.
+            fn get_variable_whole(name: &str) -> Value<'static> =
+                GetFullVariable::new(&$crate::commands::whole_variable(name)?);
             /// Evaluates a dialplan expression such as `${CALLERID(name)}` (`GET FULL VARIABLE`).
             fn get_full_variable(expression: &str) -> Value<'static> = GetFullVariable::new(expression);
             /// An AstDB value, `None` when absent (`DATABASE GET`).
@@ -53,8 +56,10 @@ macro_rules! command_table {
             fn stream_file(file: &str, escape: EscapeDigits) -> Playback = StreamFile::new(file, escape);
             /// Plays a file the caller can skip through with `#` and rewind
             /// with `*`, stopped by a key in `escape`, which therefore may not
-            /// hold either (an encoding error, nothing sent); other controls
-            /// through `send` and [`ControlStreamFile`] (`CONTROL STREAM FILE`).
+            /// hold either (an encoding error, nothing sent: for any other key,
+            /// `EscapeDigits::ANY.without(EscapeDigits::HASH).without(EscapeDigits::STAR)`);
+            /// other controls through `send` and [`ControlStreamFile`]
+            /// (`CONTROL STREAM FILE`).
             fn control_stream_file(file: &str, escape: EscapeDigits) -> ControlPlayback = ControlStreamFile::new(file, escape);
             /// Plays a prompt, then waits up to `timeout` for one key (`GET OPTION`).
             fn get_option(file: &str, escape: EscapeDigits, timeout: Duration) -> Playback = GetOption::new(file, escape, timeout);
@@ -120,3 +125,15 @@ macro_rules! command_table {
 }
 
 pub(crate) use command_table;
+
+/// `${name}`, for `get_variable_whole`. A name from outside (a caller's
+/// input) must not become an expression of its own: `X}${SHELL(…)` would
+/// run a shell command in Asterisk.
+pub(crate) fn whole_variable(name: &str) -> Result<String, agi_proto::EncodeError> {
+    if name.contains(['$', '{', '}']) {
+        return Err(agi_proto::EncodeError::InvalidArgument(
+            "a variable name may not hold $, { or }: Asterisk would evaluate it",
+        ));
+    }
+    Ok(format!("${{{name}}}"))
+}

@@ -8,7 +8,12 @@ use agi_proto::{EncodeError, Failure, ParseError};
 /// Why a command (or reading the environment) did not produce an outcome.
 ///
 /// Branch on [`Error::is_hangup`] to stop a script cleanly when the caller
-/// has gone, whatever way Asterisk reported it.
+/// has gone, whatever way Asterisk reported it. One case it cannot see: a
+/// hangup *during* a command (a prompt playing, GET DATA waiting) ends that
+/// command first, with its own failure result (`-1`, as for a missing
+/// file: [`Failure::Rejected`]), and Asterisk's notice follows. The next
+/// command then reports the hangup (`511` or [`Error::HungUp`]), and
+/// `is_hung_up()` on the channel turns true once the notice has arrived.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -46,6 +51,8 @@ pub enum Error {
 
 impl Error {
     /// `true` when the call is over: hung up, closed, or refused with `511`.
+    /// (Not for the `-1` of a command the hangup interrupted: see
+    /// [`Error`].)
     pub fn is_hangup(&self) -> bool {
         matches!(self, Error::HungUp | Error::Closed) || self.is_dead_channel()
     }

@@ -36,8 +36,8 @@ pub struct Options {
     pub command_timeout: Option<Duration>,
     /// Standard AGI only (`sync::Channel::stdio`, `aio::Channel::stdio`):
     /// catch the SIGHUP Asterisk sends on hangup instead of dying of it
-    /// (the default action), and record the hangup. Default `true`; needs
-    /// the `sighup` feature.
+    /// (the default action), and record the hangup. Default `true` with
+    /// the `sighup` feature (on by default), `false` without it.
     pub handle_sighup: bool,
 }
 
@@ -47,7 +47,8 @@ impl Default for Options {
             limits: Limits::default(),
             env_timeout: Some(Duration::from_secs(10)),
             command_timeout: None,
-            handle_sighup: true,
+            // Without the feature, `stdio()` could only fail.
+            handle_sighup: cfg!(feature = "sighup"),
         }
     }
 }

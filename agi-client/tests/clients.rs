@@ -9,7 +9,7 @@ use std::time::Duration;
 use agi_client::Error;
 use agi_client::testing::FakeAsterisk;
 use agi_proto::command::*;
-use agi_proto::{ChannelState, Digit, EscapeDigits, Failure, ParseErrorKind, Value};
+use agi_proto::{ChannelState, Digit, EncodeError, EscapeDigits, Failure, ParseErrorKind, Value};
 
 /// Client options with a command deadline.
 fn command_limit(after: Duration) -> agi_client::Options {
@@ -804,5 +804,24 @@ both!(
         let text = aw!(chan.receive_text(Duration::from_secs(1))).unwrap();
         assert_eq!(text.unwrap(), "Hi,\n\nsee you (soon)");
         aw!(chan.noop()).unwrap();
+    }
+);
+
+// A name from outside must not become an expression: refused, nothing sent.
+both!(
+    whole_variable_names_cannot_smuggle_expressions,
+    env()
+        .expect("GET FULL VARIABLE ${CALLERID(num)}", "200 result=1 (+4420)")
+        .build(),
+    |chan| {
+        for name in ["X}${SHELL(id)", "A$B", "{X"] {
+            let err = aw!(chan.get_variable_whole(name)).unwrap_err();
+            assert!(
+                matches!(err, Error::Encode(EncodeError::InvalidArgument(_))),
+                "{name}: {err:?}"
+            );
+        }
+        let num = aw!(chan.get_variable_whole("CALLERID(num)")).unwrap();
+        assert_eq!(num, "+4420");
     }
 );

@@ -15,7 +15,15 @@ use crate::aio::Channel;
 /// WARN, or at DEBUG when it is the call ending
 /// ([`Error::is_hangup`](crate::Error::is_hangup), itself or inside an
 /// error that wraps it, then named in the line), so that `?` on a command
-/// after the caller hung up needs no special case.
+/// after the caller hung up needs no special case. A command the hangup
+/// interrupted fails first with its own result (`-1`, logged at WARN like a
+/// missing prompt would be); a handler that expects hangups mid-prompt
+/// treats that result as the end of the call.
+///
+/// Handlers take a `Channel<TcpStream>`; to test their logic against
+/// [`FakeAsterisk`](crate::testing::FakeAsterisk), write it over any
+/// `&mut aio::Channel<S>` and call that from the handler, as the voicemail
+/// router example does.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One FastAGI session handed to a handler.
@@ -49,14 +57,17 @@ impl Session {
 }
 
 /// The `?a=1&b=2` part of a FastAGI URL. Asterisk passes it verbatim;
-/// `%XX` escapes and `+` are decoded here.
+/// `%XX` escapes are decoded here, and nothing else: a `+` stays a `+`, as
+/// dialplans put raw numbers there (`?cid=${CALLERID(num)}` with an E.164
+/// `+44…`), not form-encoded text.
 ///
 /// ```
 /// use agi_client::server::Query;
 ///
-/// let q = Query::parse("lang=fr&name=J%C3%A9r%C3%B4me+B&flag");
+/// let q = Query::parse("lang=fr&name=J%C3%A9r%C3%B4me%20B&cid=+442071234567&flag");
 /// assert_eq!(q.get("lang"), Some("fr"));
 /// assert_eq!(q.get("name"), Some("Jérôme B"));
+/// assert_eq!(q.get("cid"), Some("+442071234567"));
 /// assert_eq!(q.get("flag"), Some(""));
 /// assert_eq!(q.get("none"), None);
 /// ```
@@ -100,7 +111,6 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         match bytes[i] {
-            b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 (Some(h), Some(l)) => {
                     out.push((h * 16 + l) as u8);

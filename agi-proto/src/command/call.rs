@@ -127,7 +127,8 @@ bare_command!(
 pub struct Verbose<'a> {
     /// The text to log.
     pub message: &'a [u8],
-    /// Verbose level 1–4; `None` for Asterisk's default.
+    /// Verbose level (shown when the console's verbosity is at least this);
+    /// `None` for Asterisk's default, 0.
     pub level: Option<u8>,
 }
 

@@ -799,4 +799,12 @@ fn control_stream_file_refuses_keys_asterisk_would_not_honour() {
     assert_eq!(EscapeDigits::HASH, keys("#"));
     assert_eq!(EscapeDigits::STAR, keys("*"));
     assert_eq!(keys("12#").intersection(keys("2#3")), keys("2#"));
+    assert_eq!(keys("12#").without(keys("2#3")), keys("1"));
+    let any_but_controls = EscapeDigits::ANY
+        .without(EscapeDigits::HASH)
+        .without(EscapeDigits::STAR);
+    assert_eq!(
+        encoded(&ControlStreamFile::new("x", any_but_controls)),
+        "CONTROL STREAM FILE x 0123456789ABCD\n"
+    );
 }

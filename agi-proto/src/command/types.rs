@@ -136,6 +136,13 @@ impl EscapeDigits {
         EscapeDigits(self.0 & other.0)
     }
 
+    /// This set less the keys of `other`: for CONTROL STREAM FILE, any key
+    /// but its controls is `EscapeDigits::ANY.without(EscapeDigits::HASH)
+    /// .without(EscapeDigits::STAR)`.
+    pub fn without(self, other: EscapeDigits) -> EscapeDigits {
+        EscapeDigits(self.0 & !other.0)
+    }
+
     /// Writes the keys as ASCII into `out` and returns the used part.
     pub(crate) fn write(self, out: &mut [u8; 16]) -> &[u8] {
         let mut n = 0;
