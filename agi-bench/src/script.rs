@@ -27,7 +27,7 @@ impl Workload {
         Workload {
             script: "voicemail-router",
             steps: vec![
-                step(r#"EXEC Dial "SIP/bob,5""#, "200 result=0\n"),
+                step(r#"EXEC Dial "PJSIP/bob,5""#, "200 result=0\n"),
                 step("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)\n"),
                 step(r#"EXEC VoiceMail "101@sales,u""#, "200 result=0\n"),
                 // As Asterisk does: the reply, then the hangup notice.
@@ -149,24 +149,24 @@ mod tests {
     fn token_check_agrees_with_the_tokenizer() {
         let mut scratch = Vec::new();
         for line in [
-            &b"EXEC Dial \"SIP/bob,5\""[..],
-            b"EXEC Dial SIP/bob,5",
-            b"  EXEC \"Dial\"  SIP/bob\\,5 ",
+            &b"EXEC Dial \"PJSIP/bob,5\""[..],
+            b"EXEC Dial PJSIP/bob,5",
+            b"  EXEC \"Dial\"  PJSIP/bob\\,5 ",
         ] {
             assert!(same_tokens(
                 line,
-                &agi_proto::tokenize(b"EXEC Dial SIP/bob,5"),
+                &agi_proto::tokenize(b"EXEC Dial PJSIP/bob,5"),
                 &mut scratch
             ));
         }
         assert!(!same_tokens(
-            b"EXEC Dial SIP/bob,6",
-            &agi_proto::tokenize(b"EXEC Dial SIP/bob,5"),
+            b"EXEC Dial PJSIP/bob,6",
+            &agi_proto::tokenize(b"EXEC Dial PJSIP/bob,5"),
             &mut scratch
         ));
         assert!(!same_tokens(
             b"EXEC Dial",
-            &agi_proto::tokenize(b"EXEC Dial SIP/bob,5"),
+            &agi_proto::tokenize(b"EXEC Dial PJSIP/bob,5"),
             &mut scratch
         ));
         assert!(same_tokens(

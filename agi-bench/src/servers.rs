@@ -78,7 +78,7 @@ pub fn serve_chan(addr: SocketAddr) {
 async fn router_script(
     chan: &mut agi_client::aio::Channel<tokio::net::TcpStream>,
 ) -> Result<(), agi_client::Error> {
-    chan.exec("Dial", "SIP/bob,5").await?;
+    chan.exec("Dial", "PJSIP/bob,5").await?;
     let status = chan.get_variable("DIALSTATUS").await?;
     let mailbox = if status.as_deref() == Some(b"BUSY") {
         "101@sales,b"
@@ -99,7 +99,7 @@ fn listen(addr: SocketAddr) -> tokio::net::TcpListener {
 /// The ceiling: the same scripts written straight to the socket, no
 /// parsing beyond finding line ends.
 pub fn serve_raw(addr: SocketAddr, extra_code: Option<fn(u64) -> u64>) {
-    let router: Vec<u8> = b"EXEC Dial \"SIP/bob,5\"\nGET VARIABLE DIALSTATUS\nEXEC VoiceMail \"101@sales,u\"\nHANGUP\n".to_vec();
+    let router: Vec<u8> = b"EXEC Dial \"PJSIP/bob,5\"\nGET VARIABLE DIALSTATUS\nEXEC VoiceMail \"101@sales,u\"\nHANGUP\n".to_vec();
     let mut chatty = Vec::new();
     for i in 0..20 {
         chatty.extend_from_slice(
@@ -178,7 +178,7 @@ pub fn raw_agi() {
         }
     }
     for cmd in [
-        &b"EXEC Dial \"SIP/bob,5\"\n"[..],
+        &b"EXEC Dial \"PJSIP/bob,5\"\n"[..],
         b"GET VARIABLE DIALSTATUS\n",
         b"EXEC VoiceMail \"101@sales,u\"\n",
         b"HANGUP\n",

@@ -38,7 +38,7 @@ pub enum Got {
 /// How the call ended, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
-    /// The callee answered.
+    /// The callee answered (the call then ended when either side hung up).
     Answered,
     /// The caller reached voicemail (`b` busy or `u` unavailable).
     Voicemail(char),
@@ -53,8 +53,14 @@ pub enum End {
 #[derive(Debug)]
 enum Stage {
     Start,
-    Dialed { mailbox: String },
-    Status { mailbox: String },
+    Dialed {
+        mailbox: String,
+    },
+    Status {
+        mailbox: String,
+    },
+    /// Dial returned -1: the channel is gone, after a call or before one.
+    Ended,
     Recording(char),
     InMailbox,
     Unknown(u8),
@@ -87,8 +93,16 @@ impl<'t> Call<'t> {
             got,
         ) {
             (Stage::Start, _) => self.start(),
-            // Dial returns -1 when the caller hangs up.
-            (Stage::Dialed { .. }, Got::Code(-1)) => (Stage::Done(End::CallerHungUp), None),
+            // Dial returns -1 when the channel hangs up: the caller while it
+            // rang, or either side after an answered call (without Dial's
+            // `g` option). DIALSTATUS, readable on a dead channel, tells.
+            (Stage::Dialed { .. }, Got::Code(-1)) => {
+                (Stage::Ended, Some(Ask::GetVariable("DIALSTATUS")))
+            }
+            (Stage::Ended, Got::Value(status)) => match status.as_deref() {
+                Some("ANSWER") => (Stage::Done(End::Answered), None),
+                _ => (Stage::Done(End::CallerHungUp), None),
+            },
             (Stage::Dialed { mailbox }, _) => (
                 Stage::Status { mailbox },
                 Some(Ask::GetVariable("DIALSTATUS")),
@@ -111,7 +125,7 @@ impl<'t> Call<'t> {
             (Stage::Unknown(0), _) => (Stage::Unknown(1), Some(Ask::Answer)),
             (Stage::Unknown(1), _) => (Stage::Unknown(2), Some(Ask::Play("pbx-invalid"))),
             (Stage::Unknown(_), _) => (Stage::Done(End::Invalid), Some(Ask::Hangup)),
-            (stage @ (Stage::Status { .. } | Stage::Done(_)), _) => (stage, None),
+            (stage @ (Stage::Status { .. } | Stage::Ended | Stage::Done(_)), _) => (stage, None),
         };
         self.stage = stage;
         ask
@@ -160,16 +174,32 @@ pub fn voicemail_option(dialstatus: Option<&str>) -> Option<char> {
     }
 }
 
-/// A hangup ends the call normally; a missing prompt is not worth failing.
-fn tolerate(result: Result<Got, Error>, call: &Call<'_>) -> Result<Option<Got>, Error> {
+/// A hangup ends the call normally, and so does an ANSWER refused (the
+/// caller hung up before it); a prompt that fails is not worth failing the
+/// call: it is missing, or the caller hung up while it played (the next
+/// command tells).
+fn tolerate(
+    result: Result<Got, Error>,
+    call: &Call<'_>,
+    hung_up: bool,
+) -> Result<Option<Got>, Error> {
+    use agi_proto::Failure::Rejected;
     match result {
         Ok(got) => Ok(Some(got)),
         Err(e) if e.is_hangup() => Ok(None),
-        Err(Error::Failure(agi_proto::Failure::Rejected {
+        Err(Error::Failure(Rejected {
+            command: "ANSWER", ..
+        })) => Ok(None),
+        Err(Error::Failure(Rejected {
             command: "STREAM FILE",
             ..
         })) => {
-            tracing::warn!(exten = %call.exten, "prompt pbx-invalid is missing");
+            if !hung_up {
+                tracing::warn!(
+                    exten = %call.exten,
+                    "prompt pbx-invalid failed: missing, or the caller hung up"
+                );
+            }
             Ok(Some(Got::Nothing))
         }
         Err(e) => Err(e),
@@ -183,8 +213,10 @@ macro_rules! drive {
         let mut call = Call::new($exten, $tables);
         let mut got = Got::Nothing;
         while let Some(ask) = call.next(got) {
-            if $chan.is_hung_up() {
-                return Ok(End::CallerHungUp);
+            // Nothing more to do on a channel that is gone, but reading a
+            // variable (allowed there: it says how the call ended).
+            if $chan.is_hung_up() && !matches!(ask, Ask::GetVariable(_)) {
+                return Ok(call.end());
             }
             let result = match ask {
                 Ask::Exec(app, args) => $chan.exec(app, &args)$(.$aw)?.map(Got::Code),
@@ -198,7 +230,7 @@ macro_rules! drive {
                     .map(|_| Got::Nothing),
                 Ask::Hangup => $chan.hangup()$(.$aw)?.map(|()| Got::Nothing),
             };
-            got = match tolerate(result, &call)? {
+            got = match tolerate(result, &call, $chan.is_hung_up())? {
                 Some(got) => got,
                 None => return Ok(End::CallerHungUp),
             };

@@ -1,9 +1,10 @@
 //! The routing tables: the seed's built-in default, or a TOML file whose
-//! keys mirror the seed's Perl hashes.
+//! keys mirror the seed's Perl hashes. A file replaces the built-in tables
+//! whole: list every route and mailbox you want.
 //!
 //! ```toml
 //! [route.101]
-//! chan = "SIP"          # channel technology: SIP, PJSIP, IAX2, Local…
+//! chan = "PJSIP"        # channel technology: PJSIP, IAX2, Local, SIP (before Asterisk 21)…
 //! peer = "bob"
 //! maxwait = 5           # seconds
 //! vm_context = "sales"
@@ -22,7 +23,8 @@ use toml::Spanned;
 /// An extension that rings a peer, then falls back to its own mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    /// Channel technology: `SIP`, `PJSIP`, `IAX2`, `Local`…
+    /// Channel technology: `PJSIP`, `IAX2`, `Local`, `SIP` (before
+    /// Asterisk 21)…
     pub chan: String,
     /// Peer (or `exten@context` for `Local`).
     pub peer: String,
@@ -51,10 +53,12 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// The seed scenario: Bob (101) and Peter (102) on SIP, 5 s, `sales`.
+    /// The seed scenario: Bob (101) and Peter (102), 5 s, `sales`. On
+    /// PJSIP, where the seed had SIP: Asterisk 21 removed chan_sip, and a
+    /// `Dial(SIP/…)` there never rings (every call would go to voicemail).
     pub fn seed() -> Tables {
         let route = |peer: &str| Route {
-            chan: "SIP".into(),
+            chan: "PJSIP".into(),
             peer: peer.into(),
             maxwait: 5,
             vm_context: "sales".into(),
@@ -100,14 +104,15 @@ impl Tables {
                     "line {at}: route {exten}: maxwait must be at least 1 second"
                 ));
             }
-            for (key, value) in [
-                ("chan", &r.chan),
-                ("peer", &r.peer),
-                ("vm_context", &r.vm_context),
+            for (key, value, extra) in [
+                ("chan", &r.chan, CHAN),
+                ("peer", &r.peer, PEER),
+                ("vm_context", &r.vm_context, NAME),
             ] {
-                check(value).map_err(|why| format!("line {at}: route {exten}: {key} {why}"))?;
+                check(value, extra)
+                    .map_err(|why| format!("line {at}: route {exten}: {key} {why}"))?;
             }
-            check(&exten).map_err(|why| format!("line {at}: route extension {why}"))?;
+            check(&exten, EXTEN).map_err(|why| format!("line {at}: route extension {why}"))?;
             tables.routes.insert(
                 exten,
                 Route {
@@ -121,8 +126,16 @@ impl Tables {
         for (code, entry) in file.mailbox {
             let at = line(entry.span());
             let m = entry.into_inner();
+            // The router opens a mailbox only for a feature code.
+            if !code.starts_with('*') {
+                return Err(format!(
+                    "line {at}: mailbox {code}: the code must start with '*' (as *101)"
+                ));
+            }
+            check(&code, EXTEN).map_err(|why| format!("line {at}: mailbox code {why}"))?;
             for (key, value) in [("vm_box", &m.vm_box), ("vm_context", &m.vm_context)] {
-                check(value).map_err(|why| format!("line {at}: mailbox {code}: {key} {why}"))?;
+                check(value, NAME)
+                    .map_err(|why| format!("line {at}: mailbox {code}: {key} {why}"))?;
             }
             tables.mailboxes.insert(
                 code,
@@ -136,19 +149,31 @@ impl Tables {
     }
 }
 
-/// Values go into dialplan arguments split on commas: keep them plain.
-fn check(value: &str) -> Result<(), &'static str> {
+/// Values go into dialplan arguments, which Asterisk splits on commas and
+/// `|`, and where quotes, backslashes and brackets change the parsing (an
+/// unbalanced `(` swallows Dial's timeout): only plain characters pass.
+/// `extra` adds what a field may hold besides letters and digits (`@` for
+/// a `Local` peer's context, `*` for a feature code…).
+fn check(value: &str, extra: &str) -> Result<(), String> {
     if value.is_empty() {
-        Err("must not be empty")
-    } else if value
+        return Err("must not be empty".into());
+    }
+    match value
         .chars()
-        .any(|c| c == ',' || c == '|' || c.is_whitespace() || c.is_control())
+        .find(|&c| !(c.is_ascii_alphanumeric() || extra.contains(c)))
     {
-        Err("must not contain commas, spaces or control characters")
-    } else {
-        Ok(())
+        Some(c) => Err(format!(
+            "must hold only letters, digits and {extra:?}, not {c:?}"
+        )),
+        None => Ok(()),
     }
 }
+
+/// What each field may hold besides letters and digits.
+const CHAN: &str = "";
+const PEER: &str = "-_.@";
+const NAME: &str = "-_";
+const EXTEN: &str = "*#+-_";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

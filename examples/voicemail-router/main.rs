@@ -61,6 +61,9 @@ fn main() -> ExitCode {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!("bad config, not starting: {e}");
+                if !args.simulate && args.listen.is_none() {
+                    tell_asterisk(&format!("voicemail-router: bad config, not starting: {e}"));
+                }
                 return ExitCode::from(2);
             }
         },
@@ -96,8 +99,32 @@ fn standard_agi(exten: Option<String>, tables: &Tables) -> Result<(), String> {
             tracing::info!(%exten, ?end, "call done");
             Ok(())
         }
-        Err(e) => Err(format!("call to {exten}: {e}")),
+        Err(e) => {
+            let msg = format!("call to {exten}: {e}");
+            // Into Asterisk's log too, if the channel still takes it.
+            let _ = chan.verbose(&one_line(&format!("voicemail-router: {msg}")));
+            Err(msg)
+        }
     }
+}
+
+/// Reports through Asterisk's log, where an admin looks (a daemonized
+/// Asterisk sends its programs' stderr to /dev/null), when the failure
+/// comes before the call: opens the session just for that.
+fn tell_asterisk(msg: &str) {
+    let options = agi_client::Options {
+        env_timeout: Some(std::time::Duration::from_secs(2)),
+        ..agi_client::Options::default()
+    };
+    if let Ok(mut chan) = agi_client::sync::Channel::stdio_with(options) {
+        let _ = chan.verbose(&one_line(msg));
+    }
+}
+
+/// `msg` on one line: the library refuses to send a line feed inside an
+/// argument (it would start another command), and TOML's errors have some.
+fn one_line(msg: &str) -> String {
+    msg.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The FastAGI service: script path `voicemail-router`, extension in

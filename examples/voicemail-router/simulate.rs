@@ -7,8 +7,6 @@ use agi_client::testing::{FakeAsterisk, Record};
 use crate::call::run_sync;
 use crate::config::Tables;
 
-const DEAD: &str = "511 Command Not Permitted on a dead channel or intercept routine";
-
 /// A scenario: title, dialed extension, what Asterisk expects and answers.
 type Scenario = (
     &'static str,
@@ -22,7 +20,7 @@ fn scenarios() -> Vec<Scenario> {
             "Peter calls Bob (101), who does not answer within 5 s",
             "101",
             vec![
-                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/bob,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
                 (r#"EXEC VoiceMail "101@sales,u""#, "200 result=0"),
                 ("HANGUP", "200 result=1"),
@@ -32,26 +30,25 @@ fn scenarios() -> Vec<Scenario> {
             "Peter calls Bob (101), who is busy",
             "101",
             vec![
-                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/bob,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (BUSY)"),
                 (r#"EXEC VoiceMail "101@sales,b""#, "200 result=0"),
                 ("HANGUP", "200 result=1"),
             ],
         ),
         (
-            "Peter calls Bob (101), who answers",
+            "Peter calls Bob (101), who answers; Dial returns when they hang up",
             "101",
             vec![
-                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/bob,5""#, "200 result=-1\nHANGUP"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (ANSWER)"),
-                ("HANGUP", "200 result=1"),
             ],
         ),
         (
             "Bob calls Peter (102), who does not answer",
             "102",
             vec![
-                (r#"EXEC Dial "SIP/peter,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/peter,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
                 (r#"EXEC VoiceMail "102@sales,u""#, "200 result=0"),
                 ("HANGUP", "200 result=1"),
@@ -89,21 +86,24 @@ fn scenarios() -> Vec<Scenario> {
         (
             "Peter hangs up while Bob's phone rings",
             "101",
-            vec![(r#"EXEC Dial "SIP/bob,5""#, "200 result=-1\nHANGUP")],
+            vec![
+                (r#"EXEC Dial "PJSIP/bob,5""#, "200 result=-1\nHANGUP"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (CANCEL)"),
+            ],
         ),
         (
             "Peter hangs up during the voicemail greeting",
             "101",
             vec![
-                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/bob,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
                 (r#"EXEC VoiceMail "101@sales,u""#, "200 result=-1\nHANGUP"),
             ],
         ),
         (
-            "Bob's mailbox after the caller is gone",
+            "Bob hangs up in his mailbox",
             "*101",
-            vec![(r#"EXEC VoiceMailMain "101@sales""#, DEAD)],
+            vec![(r#"EXEC VoiceMailMain "101@sales""#, "200 result=-1\nHANGUP")],
         ),
     ]
 }

@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::child::{example, service, signal_process, stop_mid_call, wait};
-
-const DEAD: &str = "511 Command Not Permitted on a dead channel or intercept routine";
+use crate::child::{example, poll_until, service, signal_process, stop_mid_call, wait};
 
 /// A call: the extension, then what Asterisk expects and answers. A reply
-/// starting with `SIGHUP ` makes standard AGI signal the process first
-/// (FastAGI gets a `HANGUP` line after the reply instead).
+/// starting with `SIGHUP ` is the caller hanging up during that command:
+/// standard AGI gets the reply, then the signal, as from Asterisk; FastAGI
+/// gets a `HANGUP` line after the reply.
 struct Call {
     exten: &'static str,
     steps: Vec<(&'static str, &'static str)>,
@@ -27,7 +26,7 @@ fn seed_calls() -> Vec<Call> {
         Call {
             exten: "101",
             steps: vec![
-                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/bob,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
                 (r#"EXEC VoiceMail "101@sales,u""#, "200 result=0"),
                 ("HANGUP", "200 result=1"),
@@ -36,24 +35,24 @@ fn seed_calls() -> Vec<Call> {
         Call {
             exten: "101",
             steps: vec![
-                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/bob,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (BUSY)"),
                 (r#"EXEC VoiceMail "101@sales,b""#, "200 result=0"),
                 ("HANGUP", "200 result=1"),
             ],
         },
+        // Bob answers; Dial returns -1 when the call ends (no `g` option).
         Call {
             exten: "101",
             steps: vec![
-                (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/bob,5""#, "SIGHUP 200 result=-1"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (ANSWER)"),
-                ("HANGUP", "200 result=1"),
             ],
         },
         Call {
             exten: "102",
             steps: vec![
-                (r#"EXEC Dial "SIP/peter,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/peter,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (CHANUNAVAIL)"),
                 (r#"EXEC VoiceMail "102@sales,u""#, "200 result=0"),
                 ("HANGUP", "200 result=1"),
@@ -85,24 +84,38 @@ fn seed_calls() -> Vec<Call> {
                 ("HANGUP", "200 result=1"),
             ],
         },
-        // The caller hangs up while Bob's phone rings: nothing more is sent.
+        // The caller hangs up while Bob's phone rings: the status read on
+        // the dead channel, nothing more.
         Call {
             exten: "101",
-            steps: vec![(r#"EXEC Dial "SIP/bob,5""#, "SIGHUP 200 result=-1")],
+            steps: vec![
+                (r#"EXEC Dial "PJSIP/bob,5""#, "SIGHUP 200 result=-1"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (CANCEL)"),
+            ],
         },
         // ... or while leaving the message: a normal end.
         Call {
             exten: "102",
             steps: vec![
-                (r#"EXEC Dial "SIP/peter,5""#, "200 result=0"),
+                (r#"EXEC Dial "PJSIP/peter,5""#, "200 result=0"),
                 ("GET VARIABLE DIALSTATUS", "200 result=1 (NOANSWER)"),
                 (r#"EXEC VoiceMail "102@sales,u""#, "SIGHUP 200 result=-1"),
             ],
         },
-        // A mailbox on a channel that is already gone.
+        // Peter hangs up in his mailbox.
         Call {
             exten: "*102",
-            steps: vec![(r#"EXEC VoiceMailMain "102@sales""#, DEAD)],
+            steps: vec![(r#"EXEC VoiceMailMain "102@sales""#, "SIGHUP 200 result=-1")],
+        },
+        // Congestion goes to voicemail too.
+        Call {
+            exten: "102",
+            steps: vec![
+                (r#"EXEC Dial "PJSIP/peter,5""#, "200 result=0"),
+                ("GET VARIABLE DIALSTATUS", "200 result=1 (CONGESTION)"),
+                (r#"EXEC VoiceMail "102@sales,u""#, "200 result=0"),
+                ("HANGUP", "200 result=1"),
+            ],
         },
     ]
 }
@@ -133,12 +146,14 @@ fn fake(call: &Call, fastagi: bool) -> FakeAsterisk {
 }
 
 /// Moves bytes between the fake and the program until the program stops
-/// sending; `before_reply(n)` runs before the reply to command `n`.
+/// sending; `before_reply(n)` and `after_reply(n)` run around the reply to
+/// command `n`.
 pub fn pump(
     fake: &mut FakeAsterisk,
     to_program: &mut dyn Write,
     from_program: &mut dyn BufRead,
     mut before_reply: impl FnMut(usize),
+    mut after_reply: impl FnMut(usize),
 ) {
     let forward = |fake: &mut FakeAsterisk, to: &mut dyn Write| {
         // The program may have exited already (a broken pipe is its business).
@@ -155,6 +170,7 @@ pub fn pump(
             .expect("the command the script expects");
         before_reply(n);
         forward(fake, to_program);
+        after_reply(n);
         n += 1;
     }
 }
@@ -176,7 +192,7 @@ pub fn pump_tcp_with(
         .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    pump(&mut fake, &mut writer, &mut reader, before_reply);
+    pump(&mut fake, &mut writer, &mut reader, before_reply, |_| {});
     fake.finish();
 }
 
@@ -204,11 +220,17 @@ fn standard(call: &Call, args: &[&str]) -> (Option<i32>, String) {
         .iter()
         .map(|(_, r)| r.starts_with("SIGHUP "))
         .collect();
-    pump(&mut fake, &mut stdin, &mut stdout, |n| {
-        if signals.get(n) == Some(&true) {
-            sighup(pid);
-        }
-    });
+    pump(
+        &mut fake,
+        &mut stdin,
+        &mut stdout,
+        |_| {},
+        |n| {
+            if signals.get(n) == Some(&true) {
+                sighup(pid);
+            }
+        },
+    );
     drop(stdin);
     let (code, stderr) = finish(child);
     fake.finish();
@@ -301,7 +323,18 @@ fn broken_config_files_are_refused_with_the_line() {
         (
             "comma",
             "[route.101]\nchan = \"SIP\"\npeer = \"bob,tT\"\nmaxwait = 5\nvm_context = \"sales\"\n",
-            "peer must not contain commas",
+            "peer must hold only letters, digits and \"-_.@\", not ','",
+        ),
+        (
+            // An unbalanced `(` would swallow Dial's timeout.
+            "paren",
+            "[route.101]\nchan = \"PJSIP\"\npeer = \"bob(\"\nmaxwait = 5\nvm_context = \"sales\"\n",
+            "not '('",
+        ),
+        (
+            "mailbox-code",
+            "[mailbox.101]\nvm_box = \"101\"\nvm_context = \"sales\"\n",
+            "the code must start with '*'",
         ),
     ];
     for (name, text, needle) in cases {
@@ -349,9 +382,47 @@ fn simulate_mode_runs_every_scenario() {
 #[test]
 fn fastagi_service_seed_scenarios() {
     let service = service("voicemail-router", &["--listen"]);
-    for call in seed_calls() {
-        pump_tcp(fake(&call, true), service.addr);
+    // FastAGI's hangup notice comes with the reply, so the router's next
+    // step does not depend on when a signal lands: a caller who hangs up
+    // during the unknown-number prompt gets no HANGUP sent.
+    let prompt_cut = Call {
+        exten: "555",
+        steps: vec![
+            (
+                r#"VERBOSE "voicemail-router: no route for \"555\"""#,
+                "200 result=1",
+            ),
+            ("ANSWER", "200 result=0"),
+            (
+                r#"STREAM FILE pbx-invalid """#,
+                "SIGHUP 200 result=-1 endpos=0",
+            ),
+        ],
+    };
+    // ... or before the answer: Asterisk refuses it with -1.
+    let answer_refused = Call {
+        exten: "555",
+        steps: vec![
+            (
+                r#"VERBOSE "voicemail-router: no route for \"555\"""#,
+                "200 result=1",
+            ),
+            ("ANSWER", "SIGHUP 200 result=-1"),
+        ],
+    };
+    let seed = seed_calls();
+    let calls: Vec<&Call> = seed.iter().chain([&prompt_cut, &answer_refused]).collect();
+    for call in &calls {
+        pump_tcp(fake(call, true), service.addr);
     }
+    // Every call logged its end (INFO), and nothing worse.
+    let log = service.log();
+    let done = poll_until(Duration::from_secs(5), || {
+        log.lock().unwrap().matches("call done").count() == calls.len()
+    });
+    let log = log.lock().unwrap();
+    assert!(done, "{log}");
+    assert!(!log.contains("ERROR") && !log.contains("WARN"), "{log}");
 }
 
 /// In FastAGI mode SIGTERM stops the router gracefully: the call in flight
@@ -362,11 +433,41 @@ fn fastagi_service_stops_gracefully_on_sigterm() {
     let call = Call {
         exten: "101",
         steps: vec![
-            (r#"EXEC Dial "SIP/bob,5""#, "200 result=0"),
+            (r#"EXEC Dial "PJSIP/bob,5""#, "SIGHUP 200 result=-1"),
             ("GET VARIABLE DIALSTATUS", "200 result=1 (ANSWER)"),
-            ("HANGUP", "200 result=1"),
         ],
     };
     let err = stop_mid_call(service, "TERM", fake(&call, true));
     assert!(err.contains("finished=1 cut=0"), "{err}");
+}
+
+/// Run by Asterisk with a bad file, the router says why in Asterisk's log
+/// (VERBOSE), where an admin looks, before exiting with status 2.
+#[test]
+fn a_bad_config_is_reported_through_asterisk() {
+    let path = write_config("verbose", "[route.101]\nchan = \"PJSIP\"\n");
+    let mut child = Command::new(example("voicemail-router"))
+        .args(["--config", path.to_str().unwrap(), "101"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdin
+        .write_all(&crate::fixtures::read("standard-env.txt"))
+        .unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("VERBOSE \"voicemail-router: bad config, not starting:")
+            && line.contains("peer"),
+        "{line:?}"
+    );
+    stdin.write_all(b"200 result=1\n").unwrap();
+    drop(stdin);
+    let (code, stderr) = finish(child);
+    assert_eq!(code, Some(2), "{stderr}");
+    std::fs::remove_file(path).unwrap();
 }
