@@ -45,9 +45,11 @@ fn run_sync(options: Options) -> Result<(), Error> {
     report(played, status, chan.is_hung_up())?;
     if chan.is_hung_up() {
         // Allowed on a dead channel: record what happened.
-        chan.set_variable("CLEANUP", "done")?;
-        let call = chan.env().uniqueid().unwrap_or_default().to_string();
-        chan.database_put("calls", &call, "hung up")?;
+        let cleanup = chan.set_variable("CLEANUP", "done").and_then(|()| {
+            let call = chan.env().uniqueid().unwrap_or_default().to_string();
+            chan.database_put("calls", &call, "hung up")
+        });
+        cleaned_up(cleanup)?;
     }
     eprintln!("hung up: {}", chan.is_hung_up());
     Ok(())
@@ -60,9 +62,12 @@ async fn run_async(options: Options) -> Result<(), Error> {
     let status = chan.channel_status().await;
     report(played, status, chan.is_hung_up())?;
     if chan.is_hung_up() {
-        chan.set_variable("CLEANUP", "done").await?;
-        let call = chan.env().uniqueid().unwrap_or_default().to_string();
-        chan.database_put("calls", &call, "hung up").await?;
+        let mut cleanup = chan.set_variable("CLEANUP", "done").await;
+        if cleanup.is_ok() {
+            let call = chan.env().uniqueid().unwrap_or_default().to_string();
+            cleanup = chan.database_put("calls", &call, "hung up").await;
+        }
+        cleaned_up(cleanup)?;
     }
     eprintln!("hung up: {}", chan.is_hung_up());
     Ok(())
@@ -82,8 +87,21 @@ fn report(
     }
     match status {
         Ok(state) => eprintln!("channel state {state:?}"),
-        Err(e) if e.is_dead_channel() => eprintln!("channel is gone"),
+        // 511, or the session closed (AGIEXITONHANGUP).
+        Err(e) if e.is_hangup() => eprintln!("channel is gone"),
         Err(e) => return Err(e),
     }
     Ok(())
+}
+
+/// With `AGIEXITONHANGUP=yes` Asterisk closes the session at the hangup:
+/// there is no cleanup to do through it, and that is no failure.
+fn cleaned_up(cleanup: Result<(), Error>) -> Result<(), Error> {
+    match cleanup {
+        Err(e) if e.is_hangup() => {
+            eprintln!("Asterisk closed the session: no cleanup through it");
+            Ok(())
+        }
+        other => other,
+    }
 }

@@ -35,11 +35,17 @@ macro_rules! command_table {
             fn set_variable(name: &str, value: &(impl AsRef<[u8]> + ?Sized)) -> () = SetVariable::new(name, value);
             /// A channel variable, `None` when unset (`GET VARIABLE`). Asterisk
             /// cuts values at 1023 bytes: use `get_variable_whole` for long ones.
+            /// A name ending in `)` is a function Asterisk runs
+            /// (`CALLERID(num)`, but also `SHELL(…)`): never pass a name from
+            /// outside unchecked.
             fn get_variable(name: &str) -> Option<Value<'static>> = GetVariable::new(name);
             /// A variable's whole value, however long, read as
             /// `GET FULL VARIABLE ${name}`. An unset variable reads as empty.
-            /// A name holding `$`, `{` or `}` is refused (an encoding error,
-            /// nothing sent): Asterisk would evaluate it as an expression.
+            /// Only a variable: a name holding `$`, `{`, `}`, `(` or `)` is
+            /// refused (an encoding error, nothing sent), since Asterisk
+            /// would evaluate it (`SHELL(…)` runs a command). To read a
+            /// function, write the expression yourself with
+            /// `get_full_variable("${CALLERID(num)}")`.
             fn get_variable_whole(name: &str) -> Value<'static> =
                 GetFullVariable::new(&$crate::commands::whole_variable(name)?);
             /// Evaluates a dialplan expression such as `${CALLERID(name)}` (`GET FULL VARIABLE`).
@@ -93,6 +99,11 @@ macro_rules! command_table {
             /// One character of text from the channel, `None` when none came (`RECEIVE CHAR`).
             fn receive_char(timeout: Duration) -> Option<u8> = ReceiveChar { timeout: Some(timeout) };
             /// A text message from the channel, `None` when none came (`RECEIVE TEXT`).
+            /// The far end writes it, and Asterisk sends it unescaped: one
+            /// holding line feeds and a `)` can end early and leave the rest
+            /// to be read as the next reply (see [`agi_proto::Reply::data`]).
+            /// Where the sender is not trusted, read it base64-encoded through
+            /// the dialplan instead.
             fn receive_text(timeout: Duration) -> Option<Value<'static>> = ReceiveText { timeout: Some(timeout) };
             /// Sends a text message (`SEND TEXT`).
             fn send_text(text: &(impl AsRef<[u8]> + ?Sized)) -> () = SendText::new(text);
@@ -127,12 +138,12 @@ macro_rules! command_table {
 pub(crate) use command_table;
 
 /// `${name}`, for `get_variable_whole`. A name from outside (a caller's
-/// input) must not become an expression of its own: `X}${SHELL(…)` would
-/// run a shell command in Asterisk.
+/// input) must not become an expression or a function call of its own:
+/// `X}${SHELL(…)` or `SHELL(…)` would run a shell command in Asterisk.
 pub(crate) fn whole_variable(name: &str) -> Result<String, agi_proto::EncodeError> {
-    if name.contains(['$', '{', '}']) {
+    if name.contains(['$', '{', '}', '(', ')']) {
         return Err(agi_proto::EncodeError::InvalidArgument(
-            "a variable name may not hold $, { or }: Asterisk would evaluate it",
+            "a variable name may not hold $, {, }, ( or ): Asterisk would evaluate it",
         ));
     }
     Ok(format!("${{{name}}}"))

@@ -12,7 +12,9 @@ use agi_proto::{EncodeError, Failure, ParseError};
 /// hangup *during* a command (a prompt playing, GET DATA waiting) ends that
 /// command first, with its own failure result (`-1`, as for a missing
 /// file: [`Failure::Rejected`]), and Asterisk's notice follows. The next
-/// command then reports the hangup (`511` or [`Error::HungUp`]), and
+/// command a dead channel refuses (ANSWER, STREAM FILE, CHANNEL STATUS…;
+/// NOOP and the variable commands still succeed) then reports the hangup
+/// (`511`, or [`Error::HungUp`] once Asterisk closed the session), and
 /// `is_hung_up()` on the channel turns true once the notice has arrived.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

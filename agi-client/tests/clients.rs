@@ -811,17 +811,32 @@ both!(
 both!(
     whole_variable_names_cannot_smuggle_expressions,
     env()
-        .expect("GET FULL VARIABLE ${CALLERID(num)}", "200 result=1 (+4420)")
+        .expect("GET FULL VARIABLE ${CALLER_NOTE}", "200 result=1 (+4420)")
         .build(),
     |chan| {
-        for name in ["X}${SHELL(id)", "A$B", "{X"] {
+        for name in ["X}${SHELL(id)", "A$B", "{X", "SHELL(id)", "CALLERID(num)"] {
             let err = aw!(chan.get_variable_whole(name)).unwrap_err();
             assert!(
                 matches!(err, Error::Encode(EncodeError::InvalidArgument(_))),
                 "{name}: {err:?}"
             );
         }
-        let num = aw!(chan.get_variable_whole("CALLERID(num)")).unwrap();
-        assert_eq!(num, "+4420");
+        let note = aw!(chan.get_variable_whole("CALLER_NOTE")).unwrap();
+        assert_eq!(note, "+4420");
+    }
+);
+
+// A HANGUP line that arrives in pieces, across two replies, is read as one.
+both!(
+    a_hangup_between_commands_is_expected,
+    env()
+        .expect("NOOP", "200 result=0")
+        .send_raw("HANG")
+        .expect("NOOP", "UP\n200 result=0")
+        .build(),
+    |chan| {
+        aw!(chan.noop()).unwrap();
+        aw!(chan.noop()).unwrap();
+        assert!(chan.is_hung_up());
     }
 );

@@ -345,7 +345,9 @@ impl EnvDecoder {
         let block_cap = buf.len().min(self.limits.max_block.min(u32::MAX as usize));
         while let Some(line) = next_line(&buf[..block_cap], self.scanned, self.limits.max_line)? {
             self.scanned = line.next;
-            if line.start == line.end {
+            // Only an empty line ends the block: a CR is data (a value of
+            // `a\n\r` makes a line holding only CR, no end).
+            if line.next - 1 == line.start {
                 let env = Env {
                     block: &buf[..line.next],
                     index: self.index,
@@ -596,7 +598,7 @@ impl<'a> Env<'a> {
         std::iter::from_fn(move || {
             loop {
                 let line = next_line(block, at, usize::MAX).ok()??;
-                if line.start == line.end {
+                if line.next - 1 == line.start {
                     return None;
                 }
                 at = line.next;

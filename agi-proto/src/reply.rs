@@ -110,11 +110,15 @@ impl<'a> Reply<'a> {
     /// escape it. `None` when the reply has no `(`.
     ///
     /// Nor does Asterisk escape a line feed in it: when the first line has
-    /// no `)`, the data runs on to the first line that ends in one. A value
-    /// whose first line holds a `)` but does not end in one cannot be told
-    /// from a reply with text after its data, and is cut at its line feed
-    /// (the rest then fails to parse as a reply). To move such values
-    /// safely, encode them in the dialplan: `${BASE64_ENCODE(${X})}`.
+    /// no `)`, the data runs on to the first line that ends in one. Nothing
+    /// on the wire says where such data ends, so a value with a line feed
+    /// and a `)` can end early (at a first line holding a `)`, or at a
+    /// later line ending in one), and its rest is then read as what comes
+    /// next: garbage that fails the session, or, if it was made to look
+    /// like one, the next command's reply. Text from outside the PBX (a
+    /// message from the far end read with RECEIVE TEXT, a variable set from
+    /// one) should cross encoded: `${BASE64_ENCODE(${X})}` in the dialplan,
+    /// as the protocol reference advises.
     pub fn data(&self) -> Option<&'a [u8]> {
         let inner = self.text().strip_prefix(b"(")?;
         let close = memchr::memrchr(b')', inner)?;

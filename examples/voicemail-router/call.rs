@@ -33,6 +33,8 @@ pub enum Got {
     Code(i64),
     /// A variable's value.
     Value(Option<String>),
+    /// The prompt failed: missing, or the caller hung up while it played.
+    PromptFailed,
 }
 
 /// How the call ended, for the log.
@@ -44,8 +46,12 @@ pub enum End {
     Voicemail(char),
     /// The caller used a mailbox.
     MailboxOpened,
-    /// Nothing is routed there.
-    Invalid,
+    /// Nothing is routed there; `prompt_played` is false when the channel
+    /// outlived a failed prompt (the file is missing: worth a warning).
+    Invalid {
+        /// Whether `pbx-invalid` played.
+        prompt_played: bool,
+    },
     /// The caller hung up first.
     CallerHungUp,
 }
@@ -124,7 +130,21 @@ impl<'t> Call<'t> {
             (Stage::InMailbox, _) => (Stage::Done(End::MailboxOpened), Some(Ask::Hangup)),
             (Stage::Unknown(0), _) => (Stage::Unknown(1), Some(Ask::Answer)),
             (Stage::Unknown(1), _) => (Stage::Unknown(2), Some(Ask::Play("pbx-invalid"))),
-            (Stage::Unknown(_), _) => (Stage::Done(End::Invalid), Some(Ask::Hangup)),
+            // A failed prompt and a caller still there after it (HANGUP is
+            // refused with 511 on a dead channel) mean a missing file.
+            (Stage::Unknown(2), Got::PromptFailed) => (Stage::Unknown(3), Some(Ask::Hangup)),
+            (Stage::Unknown(3), _) => (
+                Stage::Done(End::Invalid {
+                    prompt_played: false,
+                }),
+                None,
+            ),
+            (Stage::Unknown(_), _) => (
+                Stage::Done(End::Invalid {
+                    prompt_played: true,
+                }),
+                Some(Ask::Hangup),
+            ),
             (stage @ (Stage::Status { .. } | Stage::Ended | Stage::Done(_)), _) => (stage, None),
         };
         self.stage = stage;
@@ -176,13 +196,9 @@ pub fn voicemail_option(dialstatus: Option<&str>) -> Option<char> {
 
 /// A hangup ends the call normally, and so does an ANSWER refused (the
 /// caller hung up before it); a prompt that fails is not worth failing the
-/// call: it is missing, or the caller hung up while it played (the next
-/// command tells).
-fn tolerate(
-    result: Result<Got, Error>,
-    call: &Call<'_>,
-    hung_up: bool,
-) -> Result<Option<Got>, Error> {
+/// call: it is missing, or the caller hung up while it played, which the
+/// next command tells.
+fn tolerate(result: Result<Got, Error>) -> Result<Option<Got>, Error> {
     use agi_proto::Failure::Rejected;
     match result {
         Ok(got) => Ok(Some(got)),
@@ -193,15 +209,7 @@ fn tolerate(
         Err(Error::Failure(Rejected {
             command: "STREAM FILE",
             ..
-        })) => {
-            if !hung_up {
-                tracing::warn!(
-                    exten = %call.exten,
-                    "prompt pbx-invalid failed: missing, or the caller hung up"
-                );
-            }
-            Ok(Some(Got::Nothing))
-        }
+        })) => Ok(Some(Got::PromptFailed)),
         Err(e) => Err(e),
     }
 }
@@ -230,7 +238,7 @@ macro_rules! drive {
                     .map(|_| Got::Nothing),
                 Ask::Hangup => $chan.hangup()$(.$aw)?.map(|()| Got::Nothing),
             };
-            got = match tolerate(result, &call, $chan.is_hung_up())? {
+            got = match tolerate(result)? {
                 Some(got) => got,
                 None => return Ok(End::CallerHungUp),
             };

@@ -96,16 +96,28 @@ fn standard_agi(exten: Option<String>, tables: &Tables) -> Result<(), String> {
         .unwrap_or_default();
     match call::run_sync(&mut chan, &exten, tables) {
         Ok(end) => {
-            tracing::info!(%exten, ?end, "call done");
+            log_end(&exten, end);
             Ok(())
         }
         Err(e) => {
             let msg = format!("call to {exten}: {e}");
             // Into Asterisk's log too, if the channel still takes it.
-            let _ = chan.verbose(&one_line(&format!("voicemail-router: {msg}")));
+            let _ = log_in_asterisk(&mut chan, &format!("voicemail-router: {msg}"));
             Err(msg)
         }
     }
+}
+
+/// Logs how a call ended; a missing prompt is worth a warning.
+fn log_end(exten: &str, end: call::End) {
+    if end
+        == (call::End::Invalid {
+            prompt_played: false,
+        })
+    {
+        tracing::warn!(%exten, "prompt pbx-invalid is missing");
+    }
+    tracing::info!(%exten, ?end, "call done");
 }
 
 /// Reports through Asterisk's log, where an admin looks (a daemonized
@@ -117,8 +129,18 @@ fn tell_asterisk(msg: &str) {
         ..agi_client::Options::default()
     };
     if let Ok(mut chan) = agi_client::sync::Channel::stdio_with(options) {
-        let _ = chan.verbose(&one_line(msg));
+        let _ = log_in_asterisk(&mut chan, msg);
     }
+}
+
+/// `Log(ERROR,…)` through EXEC: unlike VERBOSE, which only consoles see
+/// by default, an error reaches the `messages` file of a stock
+/// `logger.conf`.
+fn log_in_asterisk<R: std::io::Read, W: std::io::Write>(
+    chan: &mut agi_client::sync::Channel<R, W>,
+    msg: &str,
+) -> Result<i64, agi_client::Error> {
+    chan.exec("Log", &format!("ERROR,{}", one_line(msg)))
 }
 
 /// `msg` on one line: the library refuses to send a line feed inside an
@@ -143,7 +165,7 @@ fn serve(addr: SocketAddr, tables: Tables) -> Result<(), String> {
                     .map(|v| v.to_string())
                     .unwrap_or_default();
                 let end = call::run_async(&mut s.chan, &exten, &tables).await?;
-                tracing::info!(%exten, ?end, "call done");
+                log_end(&exten, end);
                 Ok::<_, agi_client::Error>(())
             }
         });

@@ -35,6 +35,13 @@ enum Order {
 
 /// Runs `hangup_cleanup`; the caller hangs up while its prompt plays.
 fn run(args: &[&str], order: Order) -> (ExitStatus, String) {
+    run_with(args, order, DEAD)
+}
+
+const DEAD: &[u8] = b"511 Command Not Permitted on a dead channel or intercept routine\n";
+
+/// As `run`, with `status` as the reply to CHANNEL STATUS.
+fn run_with(args: &[&str], order: Order, status: &[u8]) -> (ExitStatus, String) {
     let mut child = Command::new(example("hangup_cleanup"))
         .args(args)
         .stdin(Stdio::piped())
@@ -72,10 +79,7 @@ fn run(args: &[&str], order: Order) -> (ExitStatus, String) {
         expect_line(&mut out, cmd);
         stdin.write_all(reply).unwrap();
     };
-    dialogue(
-        "CHANNEL STATUS",
-        b"511 Command Not Permitted on a dead channel or intercept routine\n",
-    );
+    dialogue("CHANNEL STATUS", status);
     dialogue("SET VARIABLE CLEANUP done", b"200 result=1\n");
     dialogue(
         "DATABASE PUT calls 1795816248.1 \"hung up\"",
@@ -113,6 +117,22 @@ fn survives_sighup_and_exits_zero() {
 fn the_async_client_survives_sighup_too() {
     survived(&["--tokio"], Order::ReplyFirst);
     survived(&["--tokio"], Order::SignalFirst);
+}
+
+/// Only the signal says the call is over here (CHANNEL STATUS answers as
+/// if the channel were up): a client that does not watch SIGHUP would
+/// call the failed prompt a real failure and exit 1.
+#[test]
+fn the_signal_alone_marks_the_channel_hung_up() {
+    for args in [&[][..], &["--tokio"]] {
+        let (status, stderr) = run_with(args, Order::SignalFirst, b"200 result=6\n");
+        assert_eq!(status.code(), Some(0), "{args:?}: {status:?}: {stderr}");
+        assert!(
+            stderr.contains("caller hung up during the prompt"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("hung up: true"), "{stderr}");
+    }
 }
 
 #[test]

@@ -382,9 +382,9 @@ fn simulate_mode_runs_every_scenario() {
 #[test]
 fn fastagi_service_seed_scenarios() {
     let service = service("voicemail-router", &["--listen"]);
-    // FastAGI's hangup notice comes with the reply, so the router's next
-    // step does not depend on when a signal lands: a caller who hangs up
-    // during the unknown-number prompt gets no HANGUP sent.
+    // A caller who hangs up during the unknown-number prompt: the fake
+    // sends the HANGUP line with the reply, so no HANGUP command follows
+    // (were it sent first, its 511 would end the call as quietly).
     let prompt_cut = Call {
         exten: "555",
         steps: vec![
@@ -442,7 +442,7 @@ fn fastagi_service_stops_gracefully_on_sigterm() {
 }
 
 /// Run by Asterisk with a bad file, the router says why in Asterisk's log
-/// (VERBOSE), where an admin looks, before exiting with status 2.
+/// (`Log(ERROR,…)`), where an admin looks, before exiting with status 2.
 #[test]
 fn a_bad_config_is_reported_through_asterisk() {
     let path = write_config("verbose", "[route.101]\nchan = \"PJSIP\"\n");
@@ -461,13 +461,34 @@ fn a_bad_config_is_reported_through_asterisk() {
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert!(
-        line.starts_with("VERBOSE \"voicemail-router: bad config, not starting:")
+        line.starts_with("EXEC Log \"ERROR,voicemail-router: bad config, not starting:")
             && line.contains("peer"),
         "{line:?}"
     );
-    stdin.write_all(b"200 result=1\n").unwrap();
+    stdin.write_all(b"200 result=0\n").unwrap();
     drop(stdin);
     let (code, stderr) = finish(child);
     assert_eq!(code, Some(2), "{stderr}");
     std::fs::remove_file(path).unwrap();
+}
+
+/// A prompt that fails on a channel that outlives it (HANGUP succeeds) is
+/// a missing file: warned about, once the HANGUP has told.
+#[test]
+fn a_missing_prompt_is_warned_about() {
+    let call = Call {
+        exten: "555",
+        steps: vec![
+            (
+                r#"VERBOSE "voicemail-router: no route for \"555\"""#,
+                "200 result=1",
+            ),
+            ("ANSWER", "200 result=0"),
+            (r#"STREAM FILE pbx-invalid """#, "200 result=-1 endpos=0"),
+            ("HANGUP", "200 result=1"),
+        ],
+    };
+    let (code, stderr) = standard(&call, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("prompt pbx-invalid is missing"), "{stderr}");
 }

@@ -3,7 +3,7 @@
 //! [`crate::sync::Channel::stdio`].
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 use tokio::io::Join;
@@ -21,7 +21,7 @@ pub type Stdio = Join<Receiver, Sender>;
 impl Channel<Stdio> {
     /// Standard AGI, as Asterisk runs a program from `agi-bin`: reads the
     /// environment from stdin and writes commands to stdout, both pipes.
-    /// Must be called inside a tokio runtime with I/O enabled.
+    /// Must be called inside a tokio runtime with I/O and time enabled.
     ///
     /// By default SIGHUP, which Asterisk sends when the caller hangs up
     /// (and again when the session ends), no longer kills the process: it
@@ -61,7 +61,8 @@ impl Channel<Stdio> {
         // Opened again through /dev/fd rather than duplicated: on Linux that
         // makes a file description of our own, so the non-blocking mode
         // tokio sets leaves fds 0 and 1 as they were for the rest of the
-        // program. (Elsewhere it is a duplicate and shares the mode.)
+        // program. (Elsewhere, or where that open fails, it is a duplicate
+        // and shares the mode.)
         // Non-blocking from the start: opening a pipe whose other end is
         // gone would otherwise wait for a new one, forever.
         let open = |write: bool, path: &str| {
@@ -72,8 +73,18 @@ impl Channel<Stdio> {
                 .open(path)
                 .map(OwnedFd::from)
         };
-        let stdin = open(false, "/dev/fd/0")?;
-        let stdout = open(true, "/dev/fd/1")?;
+        // Without /proc (a chroot), or as another user than the pipes'
+        // owner, the open fails: a duplicate then, sharing the mode.
+        let stdin =
+            open(false, "/dev/fd/0").or_else(|_| std::io::stdin().as_fd().try_clone_to_owned());
+        let stdout = match open(true, "/dev/fd/1") {
+            // No reader: Asterisk is gone already (AGIEXITONHANGUP).
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) => {
+                return Err(Error::Closed);
+            }
+            opened => opened.or_else(|_| std::io::stdout().as_fd().try_clone_to_owned())?,
+        };
+        let stdin = stdin?;
         let reader = Receiver::from_file(File::from(standard::above_fd3(stdin)?))?;
         let writer = Sender::from_file(File::from(standard::above_fd3(stdout)?))?;
         let mut chan = Channel::unread(tokio::io::join(reader, writer), options);

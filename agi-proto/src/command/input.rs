@@ -47,7 +47,9 @@ pub struct GetData<'a> {
     pub timeout: Option<Duration>,
     /// Stop after this many digits: 1 to [`GetData::MAX_DIGITS`] (1023),
     /// as Asterisk collects them into a 1,024-byte buffer with its string's
-    /// end. `None` leaves Asterisk's default, 1,024.
+    /// end. `None` leaves Asterisk's default, 1,024, which a caller could
+    /// only reach by keying 1,024 digits without a pause or `#`: set it
+    /// when callers are not trusted.
     pub max_digits: Option<u16>,
 }
 

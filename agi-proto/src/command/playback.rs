@@ -135,9 +135,10 @@ pub struct ControlPlayback {
 /// `CONTROL STREAM FILE <file> <escape_digits> [skipms] [ffchar] [rewchar]
 /// [pausechar] [offsetms]`: playback the caller can skip, rewind and pause.
 ///
-/// Asterisk checks a key against the fast-forward keys first, then the
-/// rewind keys, then the stop keys: a stop key that is also one of the
-/// others would never stop playback, so encoding refuses it. The defaults
+/// Asterisk checks a key against the fast-forward and rewind keys while
+/// playing, and against the pause keys before the stop keys once playback
+/// returns: a stop key that is also one of the others would never stop
+/// playback, so encoding refuses it. The defaults
 /// are `#` fast-forward and `*` rewind; to stop on one of those, move that
 /// control to another key. Asterisk reads an empty fast-forward or rewind
 /// list as its default, so neither control can be turned off: encoding
@@ -191,12 +192,14 @@ impl Command for ControlStreamFile<'_> {
                  (Asterisk reads no keys as its default, # and *)",
             ));
         }
-        if !self.escape.intersection(forward).is_empty()
-            || !self.escape.intersection(rewind).is_empty()
+        let controls = [forward, rewind, self.pause.unwrap_or(EscapeDigits::NONE)];
+        if controls
+            .iter()
+            .any(|keys| !self.escape.intersection(*keys).is_empty())
         {
             return Err(EncodeError::InvalidArgument(
-                "CONTROL STREAM FILE: a stop key that also fast-forwards or rewinds \
-                 never stops playback (defaults # and *)",
+                "CONTROL STREAM FILE: a stop key that also fast-forwards, rewinds or \
+                 pauses never stops playback (defaults # and *)",
             ));
         }
         w.words(Self::NAME);

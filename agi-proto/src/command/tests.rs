@@ -779,6 +779,10 @@ fn control_stream_file_refuses_keys_asterisk_would_not_honour() {
         forward: Some(keys("3")),
         ..ControlStreamFile::new("x", keys("3"))
     }));
+    assert!(refused(&ControlStreamFile {
+        pause: Some(keys("5")),
+        ..ControlStreamFile::new("x", keys("15"))
+    }));
     // No keys reads as the default there: the control cannot be turned off.
     assert!(refused(&ControlStreamFile {
         forward: Some(EscapeDigits::NONE),

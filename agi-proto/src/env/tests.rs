@@ -93,10 +93,11 @@ fn a_cr_before_lf_is_the_values_and_a_missing_space_is_tolerated() {
     // Asterisk never writes CRLF: a CR there came with the value (a
     // dialplan argument holding one), and is kept, as the reference asks.
     let (env, used) = parse(
-        b"agi_request: x\r\nagi_channel:SIP/1\nagi_accountcode: \r\nagi_arg_1: a\r\nagi_x: y\r\n\r\nrest",
+        b"agi_request: x\r\nagi_channel:SIP/1\nagi_accountcode: \r\nagi_arg_1: a\r\nagi_x: y\r\n\r\n\nrest",
     );
-    // No variable line is empty, so a CR alone still ends the block.
-    assert_eq!(used, 79);
+    // Only an empty line ends the block; a line holding a CR is skipped
+    // like any line without a colon.
+    assert_eq!(used, 80);
     assert_eq!(env.request().unwrap(), "x\r");
     assert_eq!(env.channel().unwrap(), "SIP/1");
     assert_eq!(env.accountcode().unwrap(), "\r");
