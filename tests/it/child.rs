@@ -1,8 +1,9 @@
 //! Running the workspace's examples as child processes, as Asterisk runs
 //! AGI programs or as an admin runs a FastAGI service.
 
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,21 @@ pub fn example(name: &str) -> std::path::PathBuf {
         assert!(status.success(), "building example {name}");
     }
     path
+}
+
+/// Starts `command` as Asterisk runs an AGI program: stdin, stdout and
+/// stderr piped, the environment block of fixture `env` already written.
+pub fn agi_child(command: &mut Command, env: &str) -> (Child, ChildStdin, BufReader<ChildStdout>) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    stdin.write_all(&crate::fixtures::read(env)).unwrap();
+    (child, stdin, stdout)
 }
 
 /// Checks `done` every 10 ms for up to `limit`: whether it came true.

@@ -2,12 +2,12 @@
 //! plain AGI, where fd 3 is closed (the `eagi_pitch` example as a child
 //! process, fd 3 set up by `sh`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, Write};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::child::{example, wait};
+use crate::child::{agi_child, example, wait};
 use crate::fixtures;
 
 /// Runs `eagi_pitch` with fd 3 set by the shell redirection `fd3` (`$1` is
@@ -15,21 +15,17 @@ use crate::fixtures;
 /// result=<n>` (1 for VERBOSE and HANGUP, 0 for ANSWER), and returns the
 /// command lines, the exit status and stderr.
 fn run(env: &str, fd3: &str) -> (Vec<String>, std::process::ExitStatus, String) {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("exec \"$0\" {fd3}"))
-        .arg(example("eagi_pitch"))
-        .arg(fixtures::dir().join("eagi-audio-440hz.sln"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin, out) = agi_child(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" {fd3}"))
+            .arg(example("eagi_pitch"))
+            .arg(fixtures::dir().join("eagi-audio-440hz.sln")),
+        env,
+    );
     // Lines through a thread, so that a program stuck waiting fails the
     // test instead of hanging it.
     let (tx, lines) = mpsc::channel();
-    let out = BufReader::new(child.stdout.take().unwrap());
     std::thread::spawn(move || {
         for line in out.lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -37,7 +33,6 @@ fn run(env: &str, fd3: &str) -> (Vec<String>, std::process::ExitStatus, String) 
             }
         }
     });
-    stdin.write_all(&fixtures::read(env)).unwrap();
     let mut commands = Vec::new();
     while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
         let result = if line == "ANSWER" { 0 } else { 1 };

@@ -5,11 +5,10 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus};
 use std::time::Duration;
 
-use crate::child::{example, signal_process, wait};
-use crate::fixtures;
+use crate::child::{agi_child, example, signal_process, wait};
 
 fn sighup(child: &Child) {
     signal_process(child.id(), "HUP");
@@ -42,18 +41,10 @@ const DEAD: &[u8] = b"511 Command Not Permitted on a dead channel or intercept r
 
 /// As `run`, with `status` as the reply to CHANNEL STATUS.
 fn run_with(args: &[&str], order: Order, status: &[u8]) -> (ExitStatus, String) {
-    let mut child = Command::new(example("hangup_cleanup"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    stdin
-        .write_all(&fixtures::read("standard-env.txt"))
-        .unwrap();
+    let (child, mut stdin, mut out) = agi_child(
+        Command::new(example("hangup_cleanup")).args(args),
+        "standard-env.txt",
+    );
     expect_line(&mut out, "ANSWER");
     stdin.write_all(b"200 result=0\n").unwrap();
     expect_line(&mut out, "STREAM FILE tt-monkeys \"\"");

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::child::{example, poll_until, service, signal_process, stop_mid_call, wait};
+use crate::child::{agi_child, example, poll_until, service, signal_process, stop_mid_call, wait};
 
 /// A call: the extension, then what Asterisk expects and answers. A reply
 /// starting with `SIGHUP ` is the caller hanging up during that command:
@@ -446,18 +446,10 @@ fn fastagi_service_stops_gracefully_on_sigterm() {
 #[test]
 fn a_bad_config_is_reported_through_asterisk() {
     let path = write_config("verbose", "[route.101]\nchan = \"PJSIP\"\n");
-    let mut child = Command::new(example("voicemail-router"))
-        .args(["--config", path.to_str().unwrap(), "101"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdin
-        .write_all(&crate::fixtures::read("standard-env.txt"))
-        .unwrap();
+    let (child, mut stdin, mut stdout) = agi_child(
+        Command::new(example("voicemail-router")).args(["--config", path.to_str().unwrap(), "101"]),
+        "standard-env.txt",
+    );
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert!(
