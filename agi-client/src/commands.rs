@@ -67,11 +67,13 @@ macro_rules! command_table {
             /// other controls through `send` and [`ControlStreamFile`]
             /// (`CONTROL STREAM FILE`).
             fn control_stream_file(file: &str, escape: EscapeDigits) -> ControlPlayback = ControlStreamFile::new(file, escape);
-            /// Plays a prompt, then waits up to `timeout` for one key (`GET OPTION`).
+            /// Plays a prompt, then waits up to `timeout` for one key (`GET OPTION`);
+            /// zero does not wait after the prompt.
             fn get_option(file: &str, escape: EscapeDigits, timeout: Duration) -> Playback = GetOption::new(file, escape, timeout);
             /// Plays a prompt and collects up to `max_digits` keys (1 to
             /// 1023, else an encoding error and nothing sent), `timeout` per
-            /// key (`GET DATA`).
+            /// key (`GET DATA`). Zero waits 1 ms (Asterisk reads 0 as its own
+            /// 6 s first, 2 s between: `send(&GetData::new(prompt))` for those).
             fn get_data(prompt: &str, timeout: Duration, max_digits: u16) -> Input =
                 GetData { timeout: Some(timeout), max_digits: Some(max_digits), ..GetData::new(prompt) };
             /// Says digits one by one (`SAY DIGITS`).
@@ -90,15 +92,19 @@ macro_rules! command_table {
             fn say_datetime(time: i64, escape: EscapeDigits) -> Option<Digit> = SayDateTime::new(time, escape);
             /// Starts (`true`) or stops music on hold (`SET MUSIC`).
             fn set_music(on: bool) -> () = SetMusic { on, class: None };
-            /// Waits up to `timeout` for one key (`WAIT FOR DIGIT`).
+            /// Waits up to `timeout` for one key (`WAIT FOR DIGIT`); zero returns
+            /// at once, `send(&WaitForDigit::default())` waits forever.
             fn wait_for_digit(timeout: Duration) -> Option<Digit> = WaitForDigit::new(timeout);
             /// Records the caller to `file.format` until a key in `escape` or
-            /// `timeout` (`RECORD FILE`).
+            /// `timeout` (`RECORD FILE`); zero records nothing, and the struct's
+            /// `timeout: None` has no limit.
             fn record_file(file: &str, format: &str, escape: EscapeDigits, timeout: Duration) -> Recording =
                 RecordFile::new(file, format, escape, Some(timeout));
-            /// One character of text from the channel, `None` when none came (`RECEIVE CHAR`).
+            /// One character of text from the channel, `None` when none came (`RECEIVE CHAR`);
+            /// zero does not wait.
             fn receive_char(timeout: Duration) -> Option<u8> = ReceiveChar { timeout: Some(timeout) };
-            /// A text message from the channel, `None` when none came (`RECEIVE TEXT`).
+            /// A text message from the channel, `None` when none came (`RECEIVE TEXT`);
+            /// zero does not wait.
             /// The far end writes it, and Asterisk sends it unescaped: one
             /// holding line feeds and a `)` can end early and leave the rest
             /// to be read as the next reply (see [`agi_proto::Reply::data`]).
@@ -127,7 +133,8 @@ macro_rules! command_table {
             fn speech_activate_grammar(grammar: &str) -> () = SpeechActivateGrammar::new(grammar);
             /// Deactivates a grammar (`SPEECH DEACTIVATE GRAMMAR`).
             fn speech_deactivate_grammar(grammar: &str) -> () = SpeechDeactivateGrammar::new(grammar);
-            /// Plays a prompt and recognises speech for up to `timeout` after it (`SPEECH RECOGNIZE`).
+            /// Plays a prompt and recognises speech for up to `timeout` after it (`SPEECH RECOGNIZE`),
+            /// in whole seconds (a fraction rounds up); zero has no limit.
             fn speech_recognize(prompt: &str, timeout: Duration) -> SpeechOutcome = SpeechRecognize::new(prompt, timeout);
             /// Leaves AsyncAGI; a no-op in other modes (`ASYNCAGI BREAK`).
             fn asyncagi_break() -> () = AsyncAgiBreak;
