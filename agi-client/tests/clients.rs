@@ -840,3 +840,15 @@ both!(
         assert!(chan.is_hung_up());
     }
 );
+
+/// A limit too far to represent ("practically never") is no overflow panic.
+#[tokio::test]
+async fn aio_command_timeout_of_duration_max_is_far_away() {
+    let fake = env().expect("NOOP", "200 result=0").build();
+    let mut chan =
+        agi_client::aio::Channel::with_options(fake.clone(), command_limit(Duration::MAX))
+            .await
+            .unwrap();
+    chan.noop().await.unwrap();
+    fake.finish();
+}

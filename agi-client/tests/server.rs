@@ -199,17 +199,18 @@ async fn handlers_on_own_types_keep_state_across_sessions() {
     assert_eq!(report.cut, 0);
 }
 
-/// An unknown script's connection is closed cleanly: nothing is sent, the
-/// peer reads the end of the stream (a FIN, not a reset), and what Asterisk
-/// still sends after it (its `HANGUP`) is read by the server, not answered
-/// with a reset.
+/// An unknown script's connection is closed cleanly: the server sends only
+/// `failure` (Asterisk then sets AGISTATUS=FAILURE, where a bare close would
+/// read as SUCCESS), the peer reads the end of the stream (a FIN, not a
+/// reset), and what Asterisk still sends after it (its `HANGUP`) is read by
+/// the server, not answered with a reset.
 #[tokio::test]
 async fn unknown_script_is_closed_cleanly() {
     let (addr, _stop, _task) = start(config(), greeter()).await;
     let mut a = Asterisk::connect(addr, "nope").await;
     let (closed, received) = read_to_close(&mut a.reader, Duration::from_secs(2)).await;
     assert!(
-        matches!(closed, Ok(Ok(0))),
+        matches!(closed, Ok(Ok(8))) && received == b"failure\n",
         "{closed:?}, after {received:?}"
     );
     // The server is still reading (for up to 500 ms): a HANGUP now is

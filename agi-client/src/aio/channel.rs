@@ -220,7 +220,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         let Some(after) = self.command_timeout else {
             return;
         };
-        let at = tokio::time::Instant::now() + after;
+        let at = deadline::from_now(after);
         match &mut self.timer {
             Some(timer) => timer.as_mut().reset(at),
             None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),

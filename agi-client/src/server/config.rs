@@ -11,7 +11,8 @@ pub enum Overflow {
     /// It waits in the listen backlog, not accepted and its environment
     /// unread, until a session ends.
     Wait,
-    /// It is closed at once; Asterisk sets `AGISTATUS=FAILURE`.
+    /// It is told `failure` (without waiting) and closed at once: Asterisk
+    /// sets `AGISTATUS=FAILURE`.
     Refuse,
 }
 
@@ -35,10 +36,16 @@ pub struct ServerConfig {
     /// `::ffff:a.b.c.d`, and whichever of the two forms the list uses.
     pub allow: Option<Vec<IpAddr>>,
     /// Sessions served at once (at least 1: `Server::bind` refuses 0).
-    /// A connection counts from its accept, while its environment block is
-    /// still arriving too (for at most `session.env_timeout`): behind no
-    /// allow-list, peers that connect and stay silent can hold slots that
-    /// long. Default 4096.
+    /// A connection counts from its accept: while its environment block is
+    /// still arriving (for at most `session.env_timeout`), then while its
+    /// handler runs, a command in flight included. A command has no time
+    /// limit by default (a bridged `Dial` lasts the call), so a peer that
+    /// sends a block and then stops answering holds its slot until
+    /// `session.command_timeout`, `session_timeout` or TCP keepalive (a
+    /// dead host) ends it: serve beyond loopback with an allow-list
+    /// (`Server::bind` warns when there is none). Each session also holds a
+    /// file descriptor: raise the process's limit (`ulimit -n`, systemd's
+    /// `LimitNOFILE`) above this. Default 4096.
     pub max_sessions: usize,
     /// What to do with connections beyond `max_sessions`. Default `Wait`.
     pub overflow: Overflow,

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
@@ -26,6 +26,10 @@ use super::router::{Session, split_script};
 use super::sessions::Shared;
 use crate::aio::{Channel, deadline};
 use crate::error::Error;
+
+/// What a server writes to make Asterisk end the session with
+/// `AGISTATUS=FAILURE`: a line starting `failure` is no command to it.
+pub(crate) const FAILURE: &[u8] = b"failure\n";
 
 /// Checks the allow-list and reads the environment block within
 /// `env_timeout`; `None` when the connection is refused, ends first, or
@@ -279,9 +283,12 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
     }
 }
 
-/// Half-closes, then reads briefly what Asterisk still sends (its final
+/// Tells Asterisk the script could not run (a line starting `failure`:
+/// `AGISTATUS=FAILURE`, where a bare close reads as a normal end, SUCCESS),
+/// half-closes, then reads briefly what Asterisk still sends (its final
 /// `HANGUP`) so the socket closes with FIN rather than RST.
 async fn close(mut chan: Channel<TcpStream>) {
+    let _ = chan.stream_mut().write_all(FAILURE).await;
     let _ = chan.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
         let mut sink = [0u8; 256];

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 use crate::aio::activity::Activity;
 use crate::aio::deadline;
@@ -104,7 +104,7 @@ impl IdleWatch {
                 return Poll::Pending;
             }
             self.seen = state;
-            sleep.as_mut().reset(Instant::now() + self.limit);
+            sleep.as_mut().reset(deadline::from_now(self.limit));
         }
     }
 }

@@ -60,6 +60,15 @@ impl Server {
         socket.bind(config.bind)?;
         let listener = socket.listen(config.backlog)?;
         tracing::info!(addr = %listener.local_addr()?, "FastAGI server listening");
+        if config.allow.is_none() && !config.bind.ip().to_canonical().is_loopback() {
+            // Any peer that reaches it may open sessions, and one that stops
+            // answering holds its slot as long as a command may last.
+            tracing::warn!(
+                addr = %config.bind,
+                "FastAGI server reachable beyond this host with no allow-list: \
+                 set ServerConfig::allow to the Asterisk hosts"
+            );
+        }
         Ok(Server {
             listener,
             shared: Arc::new(Shared::new(config, router)),
@@ -133,6 +142,9 @@ impl Server {
                 if let Some(suppressed) = shared.warnings.full.admit() {
                     tracing::warn!(%peer, suppressed, "connection refused: max_sessions reached");
                 }
+                // Best effort, without waiting: `failure` makes Asterisk set
+                // AGISTATUS=FAILURE rather than read the close as an end.
+                let _ = stream.try_write(super::conn::FAILURE);
                 continue;
             };
             // Not boxed: tokio copies a task's future several times while
