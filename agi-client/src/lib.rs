@@ -5,7 +5,8 @@
 //!   `agi-bin` ([`sync::Channel::stdio`], SIGHUP handled), blocking FastAGI
 //!   ([`sync::Channel::tcp`]), EAGI audio ([`sync::Audio`]).
 //! - `aio::Channel` (feature `tokio`): the same over tokio, on one duplex
-//!   stream (a `TcpStream`, or `tokio::io::join(stdin, stdout)`).
+//!   stream (a `TcpStream`, Asterisk's pipes with `aio::Channel::stdio`, or
+//!   any two halves joined with `tokio::io::join`).
 //! - `testing::FakeAsterisk` (feature `testing`): a scripted Asterisk for
 //!   tests of both.
 //!
@@ -22,12 +23,16 @@
 //!     let mut chan = Channel::stdio()?;
 //!     let exten = chan.env().arg(1).map(|v| v.to_string()).unwrap_or_default();
 //!     chan.verbose(&format!("called for {exten}"))?;
-//!     match chan.exec("Dial", &format!("SIP/{exten},5")) {
-//!         Ok(_) => {}
-//!         Err(e) if e.is_hangup() => return Ok(()),
-//!         Err(e) => return Err(e),
+//!     // Dial returns -1 once the call is over (the caller hung up, or an
+//!     // answered call ended): nothing is left to hang up then.
+//!     if chan.exec("Dial", &format!("PJSIP/{exten},5"))? == -1 {
+//!         return Ok(());
 //!     }
-//!     chan.hangup()
+//!     match chan.hangup() {
+//!         // Refused with 511 if the caller left meanwhile: the same end.
+//!         Err(e) if e.is_hangup() => Ok(()),
+//!         other => other,
+//!     }
 //! }
 //! ```
 #![forbid(unsafe_code)]

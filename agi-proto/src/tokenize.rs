@@ -2,10 +2,12 @@
 //! plays Asterisk: test doubles, load generators, and property tests of the
 //! encoder.
 
-/// Splits one command line (without its LF) into tokens exactly as
-/// Asterisk does: space and TAB separate, `"` toggles quoting and is
-/// dropped, `\` makes the next byte literal and is dropped; nothing else is
-/// special.
+/// Splits one command line (without its LF) into tokens as Asterisk does:
+/// space and TAB separate, `"` toggles quoting and is dropped, `\` makes the
+/// next byte literal and is dropped; nothing else is special. Asterisk reads
+/// the line as a C string, so it ends at a NUL, and keeps at most
+/// [`Limits::MAX_TOKENS`](crate::Limits::MAX_TOKENS) tokens (beyond them, quoted ones would overrun its array:
+/// here they are dropped too).
 ///
 /// ```
 /// use agi_proto::tokenize;
@@ -15,6 +17,7 @@
 /// assert_eq!(tokenize(br#"abc"def ghi"jkl"#), [&b"abcdef ghijkl"[..]]);
 /// ```
 pub fn tokenize(line: &[u8]) -> Vec<Vec<u8>> {
+    let line = line.split(|&b| b == 0).next().unwrap_or_default();
     let mut tokens: Vec<Vec<u8>> = Vec::new();
     let (mut quoted, mut escaped, mut whitespace) = (false, false, true);
     for &b in line {
@@ -42,6 +45,7 @@ pub fn tokenize(line: &[u8]) -> Vec<Vec<u8>> {
             escaped = false;
         }
     }
+    tokens.truncate(crate::Limits::MAX_TOKENS);
     tokens
 }
 
@@ -54,6 +58,14 @@ mod tests {
             .into_iter()
             .map(|t| String::from_utf8(t).unwrap())
             .collect()
+    }
+
+    /// Asterisk reads a C string and keeps 127 tokens.
+    #[test]
+    fn stops_at_nul_and_keeps_127_tokens() {
+        assert_eq!(tokenize(b"NOOP\0x y"), [b"NOOP".to_vec()]);
+        let line = "a ".repeat(130);
+        assert_eq!(tokenize(line.as_bytes()).len(), 127);
     }
 
     /// The examples of the protocol reference §3.2.

@@ -85,7 +85,7 @@ impl State {
             self.log.push(Record::Script(line.clone()));
             match self.steps.pop_front() {
                 Some(Step::Expect { command, reply }) => {
-                    if tokenize(&line) != tokenize(&command) {
+                    if !same_command(&line, &command) {
                         return Err(self.fail(mismatch(n, &command, &line)));
                     }
                     self.queue(&reply);
@@ -108,6 +108,40 @@ impl State {
         self.failure.get_or_insert_with(|| msg.clone());
         io::Error::new(io::ErrorKind::InvalidData, msg)
     }
+}
+
+/// The same command to Asterisk: the same tokens, the command's words
+/// compared without case, as Asterisk finds commands.
+fn same_command(line: &[u8], command: &[u8]) -> bool {
+    let (a, b) = (tokenize(line), tokenize(command));
+    let words = command_words(&b);
+    a.len() == b.len()
+        && a.iter().zip(&b).enumerate().all(|(i, (x, y))| {
+            if i < words {
+                x.eq_ignore_ascii_case(y)
+            } else {
+                x == y
+            }
+        })
+}
+
+/// How many leading tokens of `tokens` are the command's words (`SPEECH
+/// LOAD GRAMMAR` has three): those of the longest known command they start
+/// with, else the first.
+fn command_words(tokens: &[Vec<u8>]) -> usize {
+    agi_proto::command::ALL
+        .iter()
+        .map(|info| info.name.split(' ').collect::<Vec<_>>())
+        .filter(|words| {
+            words.len() <= tokens.len()
+                && words
+                    .iter()
+                    .zip(tokens)
+                    .all(|(w, t)| w.as_bytes().eq_ignore_ascii_case(t))
+        })
+        .map(|words| words.len())
+        .max()
+        .unwrap_or(1)
 }
 
 fn mismatch(n: usize, expected: &[u8], received: &[u8]) -> String {
@@ -260,13 +294,20 @@ impl FakeAsterisk {
         }
     }
 
-    /// Panics unless the program sent exactly the scripted commands.
+    /// Panics unless the program sent exactly the scripted commands, each
+    /// ended by its line feed (Asterisk would run a last line without one
+    /// at the end of the stream).
     #[track_caller]
     pub fn finish(&self) {
         let state = self.state();
         if let Some(failure) = &state.failure {
             panic!("{failure}");
         }
+        assert!(
+            state.partial.is_empty(),
+            "fake Asterisk: the program left a line without its line feed: {}",
+            state.partial.escape_ascii()
+        );
         let missing: Vec<String> = state
             .steps
             .iter()
@@ -296,7 +337,13 @@ impl FakeAsterisk {
         if state.stalled {
             return None;
         }
-        let msg = "fake Asterisk: the program waits for a reply but sent no command".to_owned();
+        let msg = match state.steps.front() {
+            Some(Step::Expect { command, .. }) => format!(
+                "fake Asterisk: the program waits for a reply, and the script expects it to send {} first",
+                command.escape_ascii()
+            ),
+            _ => "fake Asterisk: the program waits for a reply the script does not give".to_owned(),
+        };
         Some(Err(state.fail(msg)))
     }
 }
@@ -415,5 +462,42 @@ mod tests {
         );
         let finish = std::panic::catch_unwind(|| fake.finish());
         assert!(finish.is_err(), "HANGUP was never sent");
+    }
+
+    #[test]
+    fn command_words_match_in_any_case_and_arguments_do_not() {
+        let mut fake = FakeAsterisk::builder()
+            .expect("SPEECH LOAD GRAMMAR g /x", "200 result=1")
+            .expect("GET VARIABLE X", "200 result=0")
+            .build();
+        fake.write_all(b"speech Load grammar g /x\n").unwrap();
+        assert!(fake.write_all(b"get variable x\n").is_err(), "x is not X");
+        let finish = std::panic::catch_unwind(|| fake.finish());
+        assert!(finish.is_err());
+    }
+
+    #[test]
+    fn a_last_line_without_its_line_feed_fails_the_script() {
+        let mut fake = FakeAsterisk::builder()
+            .expect("NOOP", "200 result=0")
+            .build();
+        fake.write_all(b"NOOP\nEXEC System rm").unwrap();
+        let finish = std::panic::catch_unwind(|| fake.finish());
+        assert!(finish.is_err(), "Asterisk would run it at the end");
+    }
+
+    #[test]
+    fn waiting_for_a_reply_names_the_command_the_script_expects() {
+        let mut fake = FakeAsterisk::builder()
+            .expect("NOOP", "200 result=0")
+            .build();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            fake.read(&mut buf).unwrap(),
+            1,
+            "the empty environment block"
+        );
+        let err = fake.read(&mut buf).unwrap_err().to_string();
+        assert!(err.contains("expects it to send NOOP first"), "{err}");
     }
 }

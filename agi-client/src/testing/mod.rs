@@ -13,14 +13,18 @@
 //!
 //! let asterisk = FakeAsterisk::builder()
 //!     .env("agi_request", "voicemail-router")
-//!     .expect(r#"EXEC Dial "SIP/bob,5""#, "200 result=0")
+//!     .expect(r#"EXEC Dial "PJSIP/bob,5""#, "200 result=0")
 //!     .hangup() // the caller hangs up
-//!     .expect("GET VARIABLE DIALSTATUS", "511 Command Not Permitted on a dead channel or intercept routine")
+//!     // Reading a variable still works on a dead channel; playing does not.
+//!     .expect("GET VARIABLE DIALSTATUS", "200 result=1 (CANCEL)")
+//!     .expect(r#"STREAM FILE vm-goodbye """#, "511 Command Not Permitted on a dead channel or intercept routine")
 //!     .build();
 //! let mut chan = Channel::new(asterisk.clone(), asterisk.clone())?;
-//! assert_eq!(chan.exec("Dial", "SIP/bob,5")?, 0);
+//! assert_eq!(chan.exec("Dial", "PJSIP/bob,5")?, 0);
 //! assert!(chan.is_hung_up());
-//! assert!(chan.get_variable("DIALSTATUS").unwrap_err().is_dead_channel());
+//! assert_eq!(chan.get_variable("DIALSTATUS")?.unwrap(), "CANCEL");
+//! let gone = chan.stream_file("vm-goodbye", agi_proto::EscapeDigits::NONE).unwrap_err();
+//! assert!(gone.is_dead_channel());
 //! asterisk.finish();
 //! # Ok::<(), agi_client::Error>(())
 //! ```
