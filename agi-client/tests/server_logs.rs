@@ -28,9 +28,12 @@ async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
     let read = async {
         while r.read_line(&mut line).await.unwrap() > 0 {
             if line == "NOOP\n" {
-                // Scripts named `dead…` run on a channel already hung up.
+                // Scripts named `dead…` run on a channel already hung up;
+                // `junk…` ones get bytes that are not AGI.
                 let reply = if script.starts_with("dead") {
                     "511 Command Not Permitted on a dead channel or intercept routine\n"
+                } else if script.starts_with("junk") {
+                    "garbage\n"
                 } else {
                     "200 result=0\n"
                 };
@@ -294,4 +297,34 @@ where
     assert_eq!(lines(&text), 2, "{text}");
     let left_out = format!("suppressed={}", times - 1);
     assert!(text.contains(&left_out), "{text}");
+}
+
+/// A handler ended by a peer that answers with bytes that are not AGI is
+/// such a warning too, and the peer's fields are clipped in the span.
+#[tokio::test]
+async fn replies_that_are_not_agi_are_logged_at_most_once_a_second() {
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
+    let router = Router::new().fallback(|mut s: Session| async move { s.chan.noop().await });
+    let config = ServerConfig {
+        bind: LOOPBACK,
+        ..ServerConfig::default()
+    };
+    let (addr, _stop, _task) = start(config, router).await;
+    let long = format!("junk{}", "x".repeat(300));
+    let junk = |i| {
+        let long = long.clone();
+        async move {
+            session(addr, &long, &format!("1700000002.{i}")).await;
+        }
+    };
+    logged_once_a_second(&logs, "not AGI", 10, junk).await;
+    let text = logs.text();
+    assert!(
+        text.contains(&format!("script=junk{}", "x".repeat(124))),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&"x".repeat(125)),
+        "clipped at 128 bytes: {text}"
+    );
 }

@@ -154,11 +154,13 @@ pub(crate) fn run<'a>(
             // Fields are formatted only when a subscriber records them;
             // escaped, as they are the peer's bytes. The script's query
             // string is left out: the dialplan may put caller data there.
+            // At most 128 bytes of each: the peer chooses them, up to a
+            // whole line.
             let span = tracing::info_span!(
                 "agi",
                 %peer,
-                uniqueid = %uniqueid.escape_ascii(),
-                script = %path.escape_ascii(),
+                uniqueid = %clipped(&uniqueid).escape_ascii(),
+                script = %clipped(path).escape_ascii(),
             );
             (span, router.find_bytes(path))
         };
@@ -231,6 +233,18 @@ pub(crate) fn run<'a>(
                     hangup = wrapped.then(|| tracing::field::display(hangup)),
                     "the call ended before the handler did; connection closed"
                 ),
+                // Bytes that are not AGI in place of a reply are the peer's
+                // doing, and any peer can send them: throttled.
+                None if chain(&*e).any(|e| matches!(e.downcast_ref(), Some(Error::Parse(_)))) => {
+                    if let Some(suppressed) = warnings.bad_reply.admit() {
+                        tracing::warn!(
+                            parent: &span,
+                            error = %e,
+                            suppressed,
+                            "the peer sent something that is not AGI; connection closed"
+                        );
+                    }
+                }
                 None => {
                     tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
                 }
@@ -241,6 +255,11 @@ pub(crate) fn run<'a>(
             }
         }
     }
+}
+
+/// The first 128 bytes of a field the peer chose, for the log.
+fn clipped(field: &[u8]) -> &[u8] {
+    &field[..field.len().min(128)]
 }
 
 /// The error in a handler's error chain that says the call ended

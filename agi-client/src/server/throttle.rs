@@ -56,6 +56,9 @@ pub(crate) struct Warnings {
     /// A script no route serves (a peer's choice, or every call of a
     /// dialplan that names a script the server lacks).
     pub(crate) no_handler: Throttle,
+    /// A handler ended by bytes that are not AGI where a reply was due: a
+    /// peer's choice too.
+    pub(crate) bad_reply: Throttle,
 }
 
 impl Warnings {
@@ -65,6 +68,7 @@ impl Warnings {
             full: Throttle::new(),
             bad_env: Throttle::new(),
             no_handler: Throttle::new(),
+            bad_reply: Throttle::new(),
         }
     }
 }
