@@ -111,6 +111,16 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
                 panic!("handler bug");
             }
             Ok::<(), agi_client::Error>(())
+        })
+        // Panics in the closure's own body, before making its future.
+        .route("panics-early", |s: Session| {
+            if s.query().get("x").is_none() {
+                panic!("early bug");
+            }
+            async move {
+                drop(s);
+                Ok::<(), agi_client::Error>(())
+            }
         });
     let config = ServerConfig {
         bind: LOOPBACK,
@@ -123,6 +133,7 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let fails = session(addr, "fails?x=1", "1700000000.2").await;
     let unknown = session(addr, "nobody", "1700000000.3").await;
     let panicked = session(addr, "panics", "1700000000.4").await;
+    let early = session(addr, "panics-early", "1700000000.9").await;
     let dead = session(addr, "dead", "1700000000.6").await;
     let wrapped = session(addr, "dead-wrapped", "1700000000.7").await;
     let in_io = session(addr, "dead-in-io", "1700000000.8").await;
@@ -164,6 +175,10 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     assert!(logged("ERROR", &bug, panic), "{text}");
     let outside = "ERROR agi_client::server::sessions: a session panicked outside its handler";
     assert!(text.contains(outside), "{text}");
+    // Caught in the span with its message too, made before its future.
+    let early = span(&early, "1700000000.9", "panics-early");
+    let panic = "the handler panicked; connection closed panic=early bug";
+    assert!(logged("ERROR", &early, panic), "{text}");
     // A handler ended by the hangup is logged at DEBUG only, wrapped or not.
     let ended = "the call ended before the handler did; connection closed";
     let hung_up = span(&dead, "1700000000.6", "dead");
@@ -192,9 +207,9 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     let warnings = text
         .lines()
         .filter(|l| l.contains("WARN") || l.contains("ERROR"));
-    // The four above (the bomb's panic ends its session before the
+    // The five above (the bomb's panic ends its session before the
     // timeout's own warning), none for the three hangups.
-    assert_eq!(warnings.count(), 4, "{text}");
+    assert_eq!(warnings.count(), 5, "{text}");
     // The lines sent and received (at TRACE) are inside the span too.
     assert!(logged("TRACE", &ok, "> NOOP"), "{text}");
     assert!(logged("TRACE", &ok, "< 200 result=0"), "{text}");

@@ -185,11 +185,16 @@ pub(crate) fn run<'a>(
             chan.watch_activity(activity);
             watch
         });
+        // A closure handler runs its synchronous part here, making its
+        // future: a panic there is caught and logged in the span too.
+        let made =
+            std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(Session { chan, peer })));
         // Instrumented: the handler's future is polled, and dropped when the
         // session is cut or runs out of time, inside the span.
-        let mut call = handler
-            .call(Session { chan, peer })
-            .instrument(span.clone());
+        let mut call = match made {
+            Ok(call) => call.instrument(span.clone()),
+            Err(payload) => return panicked(&span, payload.as_ref()),
+        };
         // Only a server that sets a session limit pays for its timer.
         let mut limit = config
             .session_timeout
@@ -249,10 +254,7 @@ pub(crate) fn run<'a>(
                     tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
                 }
             },
-            Err(payload) => {
-                let panic = panic_message(payload.as_ref());
-                tracing::error!(parent: &span, %panic, "the handler panicked; connection closed");
-            }
+            Err(payload) => panicked(&span, payload.as_ref()),
         }
     }
 }
@@ -289,6 +291,13 @@ fn chain<'a>(
         }
     })
     .take(32)
+}
+
+/// Logs a handler's panic in its session's span.
+#[cold]
+fn panicked(span: &tracing::Span, payload: &(dyn Any + Send)) {
+    let panic = panic_message(payload);
+    tracing::error!(parent: span, %panic, "the handler panicked; connection closed");
 }
 
 /// The message a panic was given (`panic!("...")`), when it has one.
