@@ -344,23 +344,23 @@ impl EnvDecoder {
         }
         let block_cap = buf.len().min(self.limits.max_block.min(u32::MAX as usize));
         while let Some(line) = next_line(&buf[..block_cap], self.scanned, self.limits.max_line)? {
-            self.scanned = line.next;
+            self.scanned = line.next();
             // Only an empty line ends the block: a CR is data (a value of
             // `a\n\r` makes a line holding only CR, no end).
-            if line.next - 1 == line.start {
+            if line.start == line.end {
                 let env = Env {
-                    block: &buf[..line.next],
+                    block: &buf[..line.next()],
                     index: self.index,
                 };
                 *self = EnvDecoder::new(self.limits);
                 return Ok(Status::Complete {
                     value: env,
-                    consumed: line.next,
+                    consumed: line.next(),
                 });
             }
             // Up to the LF: a CR before it is the value's (Asterisk never
             // writes CRLF; the reference says to trim nothing more).
-            self.record(buf, line.start, line.next - 1);
+            self.record(buf, line.start, line.end);
         }
         if buf.len() > self.limits.max_block {
             let limit = self.limits.max_block;
@@ -598,11 +598,11 @@ impl<'a> Env<'a> {
         std::iter::from_fn(move || {
             loop {
                 let line = next_line(block, at, usize::MAX).ok()??;
-                if line.next - 1 == line.start {
+                if line.start == line.end {
                     return None;
                 }
-                at = line.next;
-                if let Some(e) = entry(block, line.start, line.next - 1) {
+                at = line.next();
+                if let Some(e) = entry(block, line.start, line.end) {
                     return Some(e);
                 }
             }

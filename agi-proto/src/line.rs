@@ -42,13 +42,20 @@ impl Default for Limits {
     }
 }
 
-/// One complete line: `start..end` excludes the line terminator (LF, and a
-/// CR before it), `next` is the offset just after the LF.
+/// One complete line: `start..end` excludes its LF, and only that (a CR
+/// before it is data to the environment block; replies drop it where they
+/// read one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Line {
     pub(crate) start: usize,
     pub(crate) end: usize,
-    pub(crate) next: usize,
+}
+
+impl Line {
+    /// The offset just after the LF, where the next line starts.
+    pub(crate) fn next(self) -> usize {
+        self.end + 1
+    }
 }
 
 /// Finds the line starting at `start`. `Ok(None)` when no LF has arrived
@@ -65,15 +72,9 @@ pub(crate) fn next_line(
             if lf > max_line {
                 return Err(too_long(buf, start, max_line));
             }
-            let end = if lf > 0 && rest[lf - 1] == b'\r' {
-                start + lf - 1
-            } else {
-                start + lf
-            };
             Ok(Some(Line {
                 start,
-                end,
-                next: start + lf + 1,
+                end: start + lf,
             }))
         }
         None if rest.len() > max_line => Err(too_long(buf, start, max_line)),
@@ -108,12 +109,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_lines_and_strips_cr() {
+    fn finds_lines_and_keeps_cr() {
         let buf = b"ab\r\ncd\nef";
         let l = next_line(buf, 0, 10).unwrap().unwrap();
-        assert_eq!((l.start, l.end, l.next), (0, 2, 4));
+        assert_eq!((l.start, l.end, l.next()), (0, 3, 4));
         let l = next_line(buf, 4, 10).unwrap().unwrap();
-        assert_eq!((l.start, l.end, l.next), (4, 6, 7));
+        assert_eq!((l.start, l.end, l.next()), (4, 6, 7));
         assert_eq!(next_line(buf, 7, 10).unwrap(), None);
     }
 

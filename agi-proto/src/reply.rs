@@ -330,11 +330,22 @@ pub struct FrameDecoder {
     limits: Limits,
     /// Bytes of the first line already searched for a line feed.
     searched: usize,
-    /// Inside a multi-line block: its code and the start of its next line.
-    block: Option<(u16, usize)>,
-    /// Inside a reply whose data holds line feeds: its code, where its
-    /// value ends, and the start of its next line.
-    data: Option<(u16, u32, usize)>,
+    /// A frame of several lines whose first line has been read.
+    pending: Option<Pending>,
+}
+
+/// What the lines after a first line belong to, and where the next starts.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    /// A `NNN-` block, to its closing `NNN ` line.
+    Block { code: u16, next: usize },
+    /// A reply whose data holds line feeds, to the line that ends in `)`;
+    /// `result_end` as in [`Reply`].
+    Data {
+        code: u16,
+        result_end: u32,
+        next: usize,
+    },
 }
 
 impl Default for FrameDecoder {
@@ -352,15 +363,13 @@ impl FrameDecoder {
         FrameDecoder {
             limits,
             searched: 0,
-            block: None,
-            data: None,
+            pending: None,
         }
     }
 
     fn reset(&mut self) {
         self.searched = 0;
-        self.block = None;
-        self.data = None;
+        self.pending = None;
     }
 
     /// Parses the frame at the start of `buf`, which must begin with the
@@ -373,7 +382,7 @@ impl FrameDecoder {
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
         // The usual reply, whole in the buffer, from a decoder that has
         // nothing pending: read in one pass, leaving nothing to reset.
-        if self.searched == 0 && self.block.is_none() {
+        if self.searched == 0 && self.pending.is_none() {
             if let Some(done) = usual_reply(buf, self.limits.max_line) {
                 return Ok(done);
             }
@@ -386,13 +395,15 @@ impl FrameDecoder {
     }
 
     fn decode_inner<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
-        if let Some((code, next)) = self.block {
-            return self.block_rest(buf, code, next);
+        match self.pending {
+            Some(Pending::Block { code, next }) => self.block_rest(buf, code, next),
+            Some(Pending::Data {
+                code,
+                result_end,
+                next,
+            }) => self.data_rest(buf, code, result_end, next),
+            None => self.decode_line(buf),
         }
-        if let Some((code, result_end, next)) = self.data {
-            return self.data_rest(buf, code, result_end, next);
-        }
-        self.decode_line(buf)
     }
 
     /// The general path: any first line, complete or not.
@@ -450,10 +461,7 @@ impl FrameDecoder {
                 520 => Frame::Usage(Usage { text }),
                 _ => Frame::Other { code, text },
             }),
-            Head::BlockStart { code } => {
-                self.block = Some((code, consumed));
-                self.block_rest(buf, code, consumed)
-            }
+            Head::BlockStart { code } => self.block_rest(buf, code, consumed),
         }
     }
 
@@ -470,17 +478,19 @@ impl FrameDecoder {
     ) -> Result<Status<Frame<'b>>, ParseError> {
         let cap = buf.len().min(self.limits.max_line.saturating_add(1));
         while let Some(line) = next_line(&buf[..cap], next, usize::MAX)? {
-            if buf[..line.end].ends_with(b")") {
+            let whole = &buf[..line.end];
+            let whole = whole.strip_suffix(b"\r").unwrap_or(whole);
+            if whole.ends_with(b")") {
                 return Ok(Status::Complete {
                     value: Frame::Reply(Reply {
-                        line: &buf[..line.end],
+                        line: whole,
                         code,
                         result_end,
                     }),
-                    consumed: line.next,
+                    consumed: line.next(),
                 });
             }
-            next = line.next;
+            next = line.next();
         }
         if buf.len() > self.limits.max_line {
             let limit = self.limits.max_line;
@@ -490,9 +500,11 @@ impl FrameDecoder {
                 0,
             ));
         }
-        // Nonzero: the one-pass reader must not take the next call.
-        self.searched = next;
-        self.data = Some((code, result_end, next));
+        self.pending = Some(Pending::Data {
+            code,
+            result_end,
+            next,
+        });
         Ok(Status::Partial)
     }
 
@@ -516,10 +528,10 @@ impl FrameDecoder {
                 };
                 return Ok(Status::Complete {
                     value: frame,
-                    consumed: line.next,
+                    consumed: line.next(),
                 });
             }
-            next = line.next;
+            next = line.next();
         }
         if buf.len() > self.limits.max_block {
             let limit = self.limits.max_block;
@@ -529,7 +541,7 @@ impl FrameDecoder {
                 0,
             ));
         }
-        self.block = Some((code, next));
+        self.pending = Some(Pending::Block { code, next });
         Ok(Status::Partial)
     }
 }

@@ -6,8 +6,8 @@
 /// space and TAB separate, `"` toggles quoting and is dropped, `\` makes the
 /// next byte literal and is dropped; nothing else is special. Asterisk reads
 /// the line as a C string, so it ends at a NUL, and keeps at most
-/// [`Limits::MAX_TOKENS`](crate::Limits::MAX_TOKENS) tokens (beyond them, quoted ones would overrun its array:
-/// here they are dropped too).
+/// [`Limits::MAX_TOKENS`](crate::Limits::MAX_TOKENS) tokens (beyond them,
+/// quoted ones would overrun its array: here they are dropped too).
 ///
 /// ```
 /// use agi_proto::tokenize;

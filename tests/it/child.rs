@@ -35,16 +35,22 @@ pub fn example(name: &str) -> std::path::PathBuf {
 }
 
 /// Starts `command` as Asterisk runs an AGI program: stdin, stdout and
-/// stderr piped, the environment block of fixture `env` already written.
-pub fn agi_child(command: &mut Command, env: &str) -> (Child, ChildStdin, BufReader<ChildStdout>) {
+/// stderr piped.
+pub fn spawn_agi(command: &mut Command) -> (Child, ChildStdin, BufReader<ChildStdout>) {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdin, stdout)
+}
+
+/// [`spawn_agi`], the environment block of fixture `env` already written.
+pub fn agi_child(command: &mut Command, env: &str) -> (Child, ChildStdin, BufReader<ChildStdout>) {
+    let (child, mut stdin, stdout) = spawn_agi(command);
     stdin.write_all(&crate::fixtures::read(env)).unwrap();
     (child, stdin, stdout)
 }

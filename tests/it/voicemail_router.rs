@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use agi_client::testing::FakeAsterisk;
 
-use crate::child::{agi_child, example, poll_until, service, signal_process, stop_mid_call, wait};
+use crate::child::{
+    agi_child, example, poll_until, service, signal_process, spawn_agi, stop_mid_call, wait,
+};
 
 /// A call: the extension, then what Asterisk expects and answers. A reply
 /// starting with `SIGHUP ` is the caller hanging up during that command:
@@ -204,17 +206,12 @@ fn sighup(pid: u32) {
 /// Runs the router once as standard AGI; returns its exit code and stderr.
 fn standard(call: &Call, args: &[&str]) -> (Option<i32>, String) {
     let mut fake = fake(call, false);
-    let mut child = Command::new(example("voicemail-router"))
-        .args(args)
-        .arg(call.exten)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, mut stdin, mut stdout) = spawn_agi(
+        Command::new(example("voicemail-router"))
+            .args(args)
+            .arg(call.exten),
+    );
     let pid = child.id();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let signals: Vec<bool> = call
         .steps
         .iter()

@@ -1,6 +1,6 @@
 //! The async client, over tokio: FastAGI connections (TCP, Unix sockets),
-//! standard AGI over Asterisk's pipes, in-memory streams, and EAGI audio. Same commands and outcomes as
-//! [`crate::sync`]; every method is `async`.
+//! standard AGI over Asterisk's pipes, in-memory streams, and EAGI audio.
+//! Same commands and outcomes as [`crate::sync`]; every method is `async`.
 //!
 //! ```
 //! use agi_client::aio::Channel;

@@ -3,7 +3,7 @@
 //! [`crate::sync::Channel::stdio`].
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use tokio::io::Join;
@@ -53,11 +53,7 @@ impl Channel<Stdio> {
     /// # Errors
     /// As [`Channel::stdio`].
     pub async fn stdio_with(options: Options) -> Result<Self, Error> {
-        let sighup = if options.handle_sighup {
-            Some(standard::catch_sighup()?)
-        } else {
-            None
-        };
+        let sighup = standard::sighup_flag(&options)?;
         // Opened again through /dev/fd rather than duplicated: on Linux that
         // makes a file description of our own, so the non-blocking mode
         // tokio sets leaves fds 0 and 1 as they were for the rest of the
@@ -75,14 +71,13 @@ impl Channel<Stdio> {
         };
         // Without /proc (a chroot), or as another user than the pipes'
         // owner, the open fails: a duplicate then, sharing the mode.
-        let stdin =
-            open(false, "/dev/fd/0").or_else(|_| std::io::stdin().as_fd().try_clone_to_owned());
+        let stdin = open(false, "/dev/fd/0").or_else(|_| standard::dup_above_fd3(std::io::stdin()));
         let stdout = match open(true, "/dev/fd/1") {
             // No reader: Asterisk is gone already (AGIEXITONHANGUP).
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) => {
                 return Err(Error::Closed);
             }
-            opened => opened.or_else(|_| std::io::stdout().as_fd().try_clone_to_owned())?,
+            opened => opened.or_else(|_| standard::dup_above_fd3(std::io::stdout()))?,
         };
         let stdin = stdin?;
         let reader = Receiver::from_file(File::from(standard::above_fd3(stdin)?))?;

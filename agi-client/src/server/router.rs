@@ -211,9 +211,10 @@ type SharedHandler = Arc<dyn Handler>;
 
 /// Script paths to handlers: exact paths, plus an optional fallback.
 ///
-/// A session whose script nothing serves is closed without a command
-/// (Asterisk then sets `AGISTATUS=FAILURE`) and logged at WARN, at most once
-/// a second with the count of those left out.
+/// A session whose script nothing serves gets no command, only the line
+/// `failure` before the close (Asterisk then sets `AGISTATUS=FAILURE`),
+/// and is logged at WARN, at most once a second with the count of those
+/// left out.
 #[derive(Clone, Default)]
 pub struct Router {
     /// Sorted by path, searched by halves: a handful of byte comparisons

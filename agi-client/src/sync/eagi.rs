@@ -66,9 +66,6 @@ impl Read for Audio {
 /// Fd 3, unless it is missing or is the command channel (see
 /// [`Audio::open`]).
 pub(crate) fn open_fd3() -> io::Result<File> {
-    use std::os::fd::AsFd;
-    use std::os::unix::fs::MetadataExt;
-
     let not_audio = |why: &str, kind| {
         io::Error::new(
             kind,
@@ -77,16 +74,14 @@ pub(crate) fn open_fd3() -> io::Result<File> {
     };
     // Reopening through /dev/fd needs no unsafe code.
     let file = File::open("/dev/fd/3").map_err(|e| not_audio(&e.to_string(), e.kind()))?;
-    let audio = file.metadata()?;
-    for (name, fd) in [
-        ("stdin", std::io::stdin().as_fd().try_clone_to_owned()),
-        ("stdout", std::io::stdout().as_fd().try_clone_to_owned()),
-    ] {
-        // A closed stdin or stdout cannot be Asterisk's pipe either.
-        let Ok(other) = fd.map(File::from).and_then(|f| f.metadata()) else {
-            continue;
-        };
-        if (other.dev(), other.ino()) == (audio.dev(), audio.ino()) {
+    let audio = rustix::fs::fstat(&file)?;
+    let stdio = [
+        ("stdin", rustix::fs::fstat(std::io::stdin())),
+        ("stdout", rustix::fs::fstat(std::io::stdout())),
+    ];
+    // A closed stdin or stdout (an error) cannot be Asterisk's pipe either.
+    for (name, other) in stdio {
+        if other.is_ok_and(|o| (o.st_dev, o.st_ino) == (audio.st_dev, audio.st_ino)) {
             let why = format!("it is the same file as {name}");
             return Err(not_audio(&why, io::ErrorKind::InvalidInput));
         }

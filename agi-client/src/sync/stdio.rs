@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{self, Read, Stdout, Write};
 use std::net::TcpStream;
-use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -80,13 +79,8 @@ impl Channel<FdReader, Stdout> {
     /// # Errors
     /// As [`Channel::stdio`].
     pub fn stdio_with(options: Options) -> Result<Self, Error> {
-        let sighup = if options.handle_sighup {
-            Some(standard::catch_sighup()?)
-        } else {
-            None
-        };
-        let stdin = std::io::stdin().as_fd().try_clone_to_owned()?;
-        let stdin = File::from(standard::above_fd3(stdin)?);
+        let sighup = standard::sighup_flag(&options)?;
+        let stdin = File::from(standard::dup_above_fd3(std::io::stdin())?);
         Channel::fd_channel(stdin, std::io::stdout(), options, sighup)
     }
 }

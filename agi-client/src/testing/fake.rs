@@ -131,15 +131,15 @@ fn same_command(line: &[u8], command: &[u8]) -> bool {
 fn command_words(tokens: &[Vec<u8>]) -> usize {
     agi_proto::command::ALL
         .iter()
-        .map(|info| info.name.split(' ').collect::<Vec<_>>())
-        .filter(|words| {
-            words.len() <= tokens.len()
+        .filter_map(|info| {
+            let words = info.name.split(' ');
+            let n = words.clone().count();
+            let starts = n <= tokens.len()
                 && words
-                    .iter()
                     .zip(tokens)
-                    .all(|(w, t)| w.as_bytes().eq_ignore_ascii_case(t))
+                    .all(|(w, t)| w.as_bytes().eq_ignore_ascii_case(t));
+            starts.then_some(n)
         })
-        .map(|words| words.len())
         .max()
         .unwrap_or(1)
 }

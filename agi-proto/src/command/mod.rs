@@ -241,23 +241,30 @@ pub(crate) fn int_field(reply: &Reply<'_>, key: &str) -> Option<i64> {
 
 /// Whole milliseconds in `d`, a remainder rounded up (saturating).
 pub(crate) fn ceil_millis(d: Duration) -> u64 {
-    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
-    u64::try_from(ms).unwrap_or(u64::MAX)
+    ceil_units(d, Duration::from_millis(1))
 }
 
 /// Milliseconds for a timeout argument. A remainder rounds up: a non-zero
 /// wait never becomes 0, which Asterisk reads as "at once", "its default"
-/// or "no limit" depending on the command. Saturates at `i32::MAX` (about
+/// or "no limit" depending on the command. Capped at `i32::MAX` (about
 /// 24.8 days): Asterisk reads these into a C `int`.
 pub(crate) fn millis(d: Duration) -> i64 {
-    ceil_millis(d).min(i32::MAX as u64) as i64
+    c_int(ceil_millis(d))
 }
 
-/// Whole seconds for a timeout argument, rounded up and saturating at
-/// `i32::MAX`, for the same reasons as [`millis`].
+/// Whole seconds for a timeout argument, as [`millis`] does milliseconds.
 pub(crate) fn secs(d: Duration) -> i64 {
-    let s = d.as_secs().saturating_add(u64::from(d.subsec_nanos() != 0));
-    s.min(i32::MAX as u64) as i64
+    c_int(ceil_units(d, Duration::from_secs(1)))
+}
+
+/// `d` in whole `unit`s, a remainder rounded up (saturating).
+fn ceil_units(d: Duration, unit: Duration) -> u64 {
+    u64::try_from(d.as_nanos().div_ceil(unit.as_nanos())).unwrap_or(u64::MAX)
+}
+
+/// `n`, capped at the largest C `int`.
+fn c_int(n: u64) -> i64 {
+    n.min(i32::MAX as u64) as i64
 }
 
 /// Writes an escape-digit set as one argument (`""` when empty).
