@@ -1,0 +1,269 @@
+//! What the fuzz targets share: how an input becomes limits, cut points and
+//! a stream, and one call per AGI command with arguments from the input.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use agi_proto::command::{
+    Answer, AsyncAgiBreak, ChannelStatus, ControlStreamFile, DatabaseDel, DatabaseDelTree,
+    DatabaseGet, DatabasePut, Exec, GetData, GetFullVariable, GetOption, GetVariable, Gosub,
+    Hangup, Noop, ReceiveChar, ReceiveText, RecordFile, SayAlpha, SayCase, SayDate, SayDateTime,
+    SayDigits, SayNumber, SayPhonetic, SayTime, SendImage, SendText, SetAutoHangup, SetCallerId,
+    SetContext, SetExtension, SetMusic, SetPriority, SetVariable, SpeechActivateGrammar,
+    SpeechCreate, SpeechDeactivateGrammar, SpeechDestroy, SpeechLoadGrammar, SpeechRecognize,
+    SpeechSet, SpeechUnloadGrammar, StreamFile, Tdd, TddMode, Verbose, WaitForDigit,
+};
+use agi_proto::{Command, Digit, EscapeDigits, Limits};
+use arbitrary::Arbitrary;
+
+/// A decoder's input: its limits, where the bytes are cut, the bytes.
+#[derive(Debug)]
+pub struct Stream<'a> {
+    /// Default limits, or small ones the fuzzer can reach.
+    pub limits: Limits,
+    /// Cut points within `data`, in order.
+    pub cuts: Vec<usize>,
+    /// What the peer sends.
+    pub data: &'a [u8],
+}
+
+impl<'a> Stream<'a> {
+    /// Byte 0 picks the limits (odd: small ones, sized by the other bits),
+    /// byte 1 the number of cuts (0-7), then two bytes per cut; the rest is
+    /// the stream. A seed is a capture with two zero bytes in front.
+    pub fn split(input: &'a [u8]) -> Stream<'a> {
+        let (flags, rest) = input.split_first().map_or((0, input), |(f, r)| (*f, r));
+        let (count, mut rest) = rest.split_first().map_or((0, rest), |(n, r)| (*n, r));
+        let mut raw = Vec::new();
+        for _ in 0..count % 8 {
+            let Some((pair, tail)) = rest.split_first_chunk::<2>() else {
+                break;
+            };
+            raw.push(usize::from(u16::from_le_bytes(*pair)));
+            rest = tail;
+        }
+        let data = rest;
+        let mut cuts: Vec<usize> = raw.into_iter().map(|c| c % (data.len() + 1)).collect();
+        cuts.sort_unstable();
+        let limits = if flags & 1 == 1 {
+            let size = usize::from(flags >> 1);
+            Limits {
+                max_line: 8 + size,
+                max_block: 16 + 4 * size,
+                max_command: 16 + 8 * size,
+            }
+        } else {
+            Limits::default()
+        };
+        Stream { limits, cuts, data }
+    }
+
+    /// The ends of the pieces the peer's bytes arrive in: each cut, then
+    /// the whole stream.
+    pub fn ends(&self) -> impl Iterator<Item = usize> + '_ {
+        self.cuts.iter().copied().chain([self.data.len()])
+    }
+}
+
+/// The arguments every command is built from.
+#[derive(Debug, Default, Arbitrary)]
+pub struct Args {
+    pub text: [String; 3],
+    pub bytes: Vec<u8>,
+    pub int: i64,
+    pub small: i32,
+    pub big: u64,
+    pub count: u16,
+    pub silence: u32,
+    pub level: u8,
+    pub choice: u8,
+    pub flag: bool,
+    pub keys: [u16; 4],
+    pub waits: [Option<Duration>; 2],
+    pub wait: Duration,
+    pub some: [bool; 4],
+}
+
+impl Args {
+    /// Arguments that make every command encodable with default limits, for
+    /// the decoders' targets (where only replies vary).
+    pub fn plain() -> Args {
+        Args {
+            text: ["beep".into(), "s".into(), "1".into()],
+            bytes: b"x".to_vec(),
+            count: 4,
+            keys: [0x0fff, 0x0800, 0x0400, 0],
+            waits: [Some(Duration::from_secs(5)), None],
+            wait: Duration::from_secs(5),
+            ..Args::default()
+        }
+    }
+}
+
+/// Receives each command in turn.
+pub trait Visit {
+    /// One command.
+    fn visit<C: Command + Debug>(&mut self, command: &C)
+    where
+        C::Output: Debug;
+}
+
+fn keys(bits: u16) -> EscapeDigits {
+    b"0123456789*#"
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .filter_map(|(_, c)| Digit::from_ascii(*c))
+        .fold(EscapeDigits::NONE, EscapeDigits::with)
+}
+
+/// Hands `visitor` each of the 47 commands, built from `a`.
+pub fn every_command(a: &Args, visitor: &mut impl Visit) {
+    let [t0, t1, t2] = [a.text[0].as_str(), a.text[1].as_str(), a.text[2].as_str()];
+    let some = |i: usize, s: &'static str| a.some[i].then_some(s);
+    let e = |i: usize| keys(a.keys[i]);
+    let bytes = a.bytes.as_slice();
+    visitor.visit(&Answer);
+    visitor.visit(&Hangup {
+        channel: a.some[0].then_some(t0),
+    });
+    visitor.visit(&ChannelStatus {
+        channel: a.some[1].then_some(t1),
+    });
+    visitor.visit(&SetAutoHangup { after: a.waits[0] });
+    visitor.visit(&AsyncAgiBreak);
+    visitor.visit(&Noop);
+    visitor.visit(&Verbose {
+        message: bytes,
+        level: a.some[0].then_some(a.level),
+    });
+    visitor.visit(&Exec {
+        application: t0,
+        options: a.some[1].then_some(bytes),
+    });
+    visitor.visit(&Gosub {
+        context: t0,
+        extension: t1,
+        priority: t2,
+        args: a.some[2].then_some(bytes),
+    });
+    visitor.visit(&SetContext::new(t0));
+    visitor.visit(&SetExtension::new(t1));
+    visitor.visit(&SetPriority::new(t2));
+    visitor.visit(&SetVariable::new(t0, bytes));
+    visitor.visit(&GetVariable::new(t0));
+    visitor.visit(&GetFullVariable::new(t1));
+    visitor.visit(&DatabaseGet::new(t0, t1));
+    visitor.visit(&DatabasePut::new(t0, t1, bytes));
+    visitor.visit(&DatabaseDel::new(t0, t1));
+    visitor.visit(&DatabaseDelTree {
+        family: t0,
+        keytree: a.some[3].then_some(t1),
+    });
+    visitor.visit(&StreamFile {
+        file: t0,
+        escape: e(0),
+        offset: a.some[0].then_some(a.big),
+    });
+    visitor.visit(&ControlStreamFile {
+        file: t0,
+        escape: e(0),
+        skip: a.waits[1],
+        forward: a.some[0].then_some(e(1)),
+        rewind: a.some[1].then_some(e(2)),
+        pause: a.some[2].then_some(e(3)),
+        offset_ms: a.some[3].then_some(a.int),
+    });
+    visitor.visit(&GetOption {
+        file: t0,
+        escape: e(0),
+        timeout: a.waits[0],
+    });
+    visitor.visit(&GetData {
+        prompt: t0,
+        timeout: a.waits[1],
+        max_digits: a.some[0].then_some(a.count),
+    });
+    visitor.visit(&SayDigits::new(t1, e(0)));
+    visitor.visit(&SayNumber {
+        number: a.small,
+        escape: e(1),
+        gender: some(2, "f"),
+    });
+    visitor.visit(&SayAlpha {
+        text: t0,
+        escape: e(2),
+        case: [
+            None,
+            Some(SayCase::All),
+            Some(SayCase::Lower),
+            Some(SayCase::Upper),
+            Some(SayCase::None),
+        ][usize::from(a.choice % 5)],
+    });
+    visitor.visit(&SayPhonetic::new(t2, e(3)));
+    visitor.visit(&SayDate::new(a.small, e(0)));
+    visitor.visit(&SayTime::new(a.small, e(1)));
+    visitor.visit(&SayDateTime {
+        time: a.int,
+        escape: e(2),
+        format: a.some[1].then_some(t1),
+        timezone: a.some[2].then_some(t2),
+    });
+    visitor.visit(&SetMusic {
+        on: a.flag,
+        class: a.some[3].then_some(t0),
+    });
+    visitor.visit(&WaitForDigit {
+        timeout: a.waits[0],
+    });
+    visitor.visit(&RecordFile {
+        file: t0,
+        format: t1,
+        escape: e(0),
+        timeout: a.waits[1],
+        offset: a.some[0].then_some(a.big),
+        beep: a.flag,
+        silence: a.some[1].then_some(a.silence),
+    });
+    visitor.visit(&ReceiveChar {
+        timeout: a.waits[0],
+    });
+    visitor.visit(&ReceiveText {
+        timeout: a.waits[1],
+    });
+    visitor.visit(&SendText::new(bytes));
+    visitor.visit(&SendImage::new(t0));
+    visitor.visit(&TddMode {
+        mode: [Tdd::On, Tdd::Off, Tdd::Mate][usize::from(a.choice % 3)],
+    });
+    visitor.visit(&SetCallerId::new(bytes));
+    visitor.visit(&SpeechCreate {
+        engine: a.some[2].then_some(t0),
+    });
+    visitor.visit(&SpeechSet::new(t0, t1));
+    visitor.visit(&SpeechDestroy);
+    visitor.visit(&SpeechLoadGrammar::new(t0, t1));
+    visitor.visit(&SpeechUnloadGrammar::new(t0));
+    visitor.visit(&SpeechActivateGrammar::new(t1));
+    visitor.visit(&SpeechDeactivateGrammar::new(t2));
+    visitor.visit(&SpeechRecognize {
+        prompt: t0,
+        timeout: a.wait,
+        offset: a.some[3].then_some(a.big),
+    });
+}
+
+/// Counts the commands [`every_command`] visits, so a target can check it
+/// saw all 47.
+#[derive(Default)]
+pub struct CountCommands(pub usize);
+
+impl Visit for CountCommands {
+    fn visit<C: Command + Debug>(&mut self, _: &C)
+    where
+        C::Output: Debug,
+    {
+        self.0 += 1;
+    }
+}
