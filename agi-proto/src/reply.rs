@@ -517,7 +517,12 @@ impl FrameDecoder {
     ) -> Result<Status<Frame<'b>>, ParseError> {
         let body_start = memchr::memchr(b'\n', buf).map_or(0, |i| i + 1);
         let cap = buf.len().min(self.limits.max_block);
-        while let Some(line) = next_line(&buf[..cap], next, self.limits.max_line)? {
+        // `next > cap` when the first line alone is past a `max_block` set
+        // below `max_line`: no line to read, the block is too long.
+        while next <= cap {
+            let Some(line) = next_line(&buf[..cap], next, self.limits.max_line)? else {
+                break;
+            };
             let l = &buf[line.start..line.end];
             if l.len() >= 4 && l[3] == b' ' && reply_code(l).is_ok_and(|(_, c)| c == code) {
                 let text = &buf[body_start..line.start.saturating_sub(1).max(body_start)];

@@ -242,9 +242,11 @@ proptest! {
             b"0123456789", b"\0",
         ]), 0..24),
         cut_points in proptest::collection::vec(any::<usize>(), 0..8),
+        // Either limit may be the smaller one.
+        (max_line, max_block) in (4usize..64, 8usize..128),
     ) {
         let stream = pieces.concat();
-        let limits = Limits { max_line: 16, max_block: 48, ..Limits::default() };
+        let limits = Limits { max_line, max_block, ..Limits::default() };
         // The block or the error once the decoder stops saying "partial":
         // at a cut, or with the whole stream.
         let outcome = |cuts: &[usize]| {

@@ -242,6 +242,35 @@ fn long_lines_are_refused_before_and_after_the_lf() {
     assert_eq!(err.kind, ParseErrorKind::BlockTooLong { limit: 64 });
 }
 
+/// A block limit set below the line limit: a first line longer than the
+/// block is a block too long, whole or arriving in pieces (it panicked,
+/// slicing past the block limit; found by `fuzz/`'s `reply` target).
+#[test]
+fn a_first_line_longer_than_the_block_limit_is_a_block_too_long() {
+    let limits = Limits {
+        max_line: 64,
+        max_block: 16,
+        ..Limits::default()
+    };
+    let block =
+        b"520-Invalid command syntax.  Proper usage follows:\nUsage: X\n520 End of proper usage.\n";
+    let err = FrameDecoder::new(limits).decode(block).unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::BlockTooLong { limit: 16 });
+    for cut in 0..block.len() {
+        let mut d = FrameDecoder::new(limits);
+        let first = d.decode(&block[..cut]);
+        let outcome = match first {
+            Ok(Status::Partial) => d.decode(block),
+            other => other,
+        };
+        assert_eq!(
+            outcome.unwrap_err().kind,
+            ParseErrorKind::BlockTooLong { limit: 16 },
+            "cut at {cut}"
+        );
+    }
+}
+
 #[test]
 fn decoder_resumes_a_usage_block() {
     let mut d = FrameDecoder::default();
@@ -349,9 +378,11 @@ proptest! {
             b" ", b"(", b")", b"x", b"\n", b"\r\n", b"\0", b"0123456789",
         ]), 0..24),
         cut_points in proptest::collection::vec(any::<usize>(), 0..8),
+        // Either limit may be the smaller one.
+        (max_line, max_block) in (4usize..64, 8usize..128),
     ) {
         let stream = pieces.concat();
-        let limits = Limits { max_line: 16, max_block: 48, ..Limits::default() };
+        let limits = Limits { max_line, max_block, ..Limits::default() };
         prop_assert_eq!(outcomes_of(&stream, &cuts(cut_points, stream.len()), limits), outcomes_of(&stream, &[], limits));
     }
 
