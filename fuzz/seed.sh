@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Seeds the fuzz corpora from the captures in ../shared (the real Asterisk's
-# bytes), each with the two zero bytes that mean "default limits, no cuts".
+# bytes) and the reply shapes in seeds/ that the captures lack (SPEECH
+# RECOGNIZE results, data over several lines, 503), each with the three zero
+# bytes that mean "default limits, no cuts". Needs python3.
 # Usage: fuzz/seed.sh   (from anywhere; writes fuzz/corpus/<target>/)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,7 +10,7 @@ captures="$here/../../shared/fixtures/transcripts"
 [ -d "$captures" ] || { echo "no captures at $captures" >&2; exit 1; }
 mkdir -p "$here"/corpus/{env,reply,session}
 seed() { # target name file [skip the environment block]
-    { printf '\0\0'; if [ "${4:-}" = skip ]; then python3 -c '
+    { printf '\0\0\0'; if [ "${4:-}" = skip ]; then python3 -c '
 import sys; d = open(sys.argv[1], "rb").read(); i = d.find(b"\n\n")
 sys.stdout.buffer.write(d[i + 2:] if i >= 0 else d)' "$3"; else cat "$3"; fi; } > "$here/corpus/$1/$2"
 }
@@ -18,5 +20,9 @@ for f in "$captures"/raw/*.in.raw; do
     seed env "$name" "$f"
     seed session "$name" "$f"
     seed reply "$name" "$f" skip
+done
+for f in "$here"/seeds/reply-*.txt; do
+    seed reply "$(basename "$f")" "$f"
+    seed session "$(basename "$f")" <(cat "$captures/fastagi-env.txt" "$f")
 done
 echo "seeded: $(ls "$here"/corpus/env | wc -l) env, $(ls "$here"/corpus/reply | wc -l) reply, $(ls "$here"/corpus/session | wc -l) session"

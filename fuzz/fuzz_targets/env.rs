@@ -100,57 +100,49 @@ fn check(env: &Env<'_>) {
             );
         }
     }
-    // Arguments: checked where every `agi_arg_` name is written as Asterisk
-    // writes it (`agi_arg_` and a number without a sign or leading zero).
-    let numbers: Vec<Option<usize>> = lines
-        .iter()
-        .filter_map(|(n, _)| n.strip_prefix(b"agi_arg_"))
-        .map(|digits| {
-            let canonical = !digits.is_empty()
-                && digits.len() < 10
-                && digits[0] != b'0'
-                && digits.iter().all(u8::is_ascii_digit);
-            canonical
-                .then(|| std::str::from_utf8(digits).ok()?.parse().ok())
-                .flatten()
-        })
-        .collect();
-    assert_eq!(env.args().count(), env.arg_count());
-    if numbers.iter().all(Option::is_some) {
-        assert_eq!(env.arg_count(), numbers.len());
-        for n in numbers
-            .iter()
+    // Arguments: `agi_arg_` and a number above zero, of 1 to 18 ASCII
+    // digits (Asterisk writes no sign or leading zero; a zero is read past).
+    let number = |name: &[u8]| -> Option<usize> {
+        let digits = name.strip_prefix(b"agi_arg_")?;
+        let ok = (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit);
+        ok.then(|| std::str::from_utf8(digits).ok()?.parse().ok())
             .flatten()
-            .copied()
-            .chain([0, numbers.len() + 1])
-        {
-            let name = format!("agi_arg_{n}");
-            let want = if n == 0 { None } else { last(name.as_bytes()) };
-            assert_eq!(
-                env.arg(n).map(|v| v.into_bytes()),
-                want.map(<[u8]>::to_vec),
-                "arg {n}"
-            );
-        }
+            .filter(|&n| n > 0)
+    };
+    let args: Vec<(usize, &[u8])> = lines
+        .iter()
+        .filter_map(|(n, v)| Some((number(n)?, *v)))
+        .collect();
+    assert_eq!(env.arg_count(), args.len());
+    let values: Vec<Vec<u8>> = env.args().map(|v| v.into_bytes()).collect();
+    let want: Vec<&[u8]> = args.iter().map(|(_, v)| *v).collect();
+    assert_eq!(values, want, "args()");
+    for n in args.iter().map(|(n, _)| *n).chain([0, 1, args.len() + 1]) {
+        let last_arg = args
+            .iter()
+            .rev()
+            .find(|(m, _)| *m == n)
+            .map(|(_, v)| v.to_vec());
+        assert_eq!(env.arg(n).map(|v| v.into_bytes()), last_arg, "arg {n}");
     }
-    // The derived accessors must not panic, whatever the values.
-    let _ = (
-        env.asterisk_version().command_limit(),
-        env.callingpres(),
-        env.callingani2(),
-    );
-    let _ = (
-        env.callington(),
-        env.callingtns(),
-        env.priority(),
-        env.is_fastagi(),
-    );
-    let _ = (
-        env.network_script(),
-        env.request(),
-        env.channel(),
-        env.uniqueid(),
-    );
+    // Numbers: the last line's value when it is an optional minus and 1 to
+    // 18 ASCII digits.
+    let int = |name: &str| -> Option<i64> {
+        let v = last(name.as_bytes())?;
+        let digits = v.strip_prefix(b"-").unwrap_or(v);
+        let ok = (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit);
+        ok.then(|| std::str::from_utf8(v).ok()?.parse().ok())
+            .flatten()
+    };
+    assert_eq!(env.callingpres(), int("agi_callingpres"));
+    assert_eq!(env.callingani2(), int("agi_callingani2"));
+    assert_eq!(env.callington(), int("agi_callington"));
+    assert_eq!(env.callingtns(), int("agi_callingtns"));
+    assert_eq!(env.priority(), int("agi_priority"));
+    assert_eq!(env.enhanced(), last(b"agi_enhanced") == Some(b"1.0"));
+    assert_eq!(env.is_fastagi(), last(b"agi_network") == Some(b"yes"));
+    // The rest must not panic, whatever the values.
+    let _ = env.asterisk_version().command_limit();
     for (_, v) in env.iter() {
         let _ = (v.to_str(), v.to_string_lossy(), v.parse_int());
     }

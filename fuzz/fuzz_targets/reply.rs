@@ -57,27 +57,40 @@ fn decode<'a>(
     (frames, None)
 }
 
-/// Every accessor of a frame, on any bytes.
+/// Every accessor of a reply against a plain reading of its line.
 fn check(frame: &Frame<'_>) {
     let Frame::Reply(reply) = frame else {
         return;
     };
     let line = reply.line();
-    assert!(line.starts_with(format!("{:03}", reply.code()).as_bytes()));
-    assert!(line[3..].starts_with(b" result="));
-    if let Some(n) = reply.result_int() {
-        assert_eq!(
+    assert!(line.starts_with(format!("{:03} result=", reply.code()).as_bytes()));
+    // The value runs to the first space; the text follows it, one space
+    // dropped.
+    let after = &line[11..];
+    let end = after.iter().position(|&b| b == b' ').unwrap_or(after.len());
+    assert_eq!(reply.result(), &after[..end]);
+    let text = &after[end..];
+    let text = text.strip_prefix(b" ").unwrap_or(text);
+    assert_eq!(reply.text(), text);
+    // An integer: an optional minus and 1 to 18 ASCII digits.
+    let digits = reply.result().strip_prefix(b"-").unwrap_or(reply.result());
+    let int = (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit);
+    let want = int
+        .then(|| {
             std::str::from_utf8(reply.result())
+                .ok()?
+                .parse::<i64>()
                 .ok()
-                .and_then(|r| r.parse::<i64>().ok()),
-            Some(n)
-        );
-    }
-    let text = reply.text();
-    assert!(line.ends_with(text));
-    if let Some(data) = reply.data() {
-        assert!(reply.keyword().is_some_and(|k| k.len() <= data.len()));
-    }
+        })
+        .flatten();
+    assert_eq!(reply.result_int(), want, "{:?}", reply.result());
+    // Data to the last `)`, the keyword to the first, both after a `(`
+    // that opens the text.
+    let inner = text.strip_prefix(b"(");
+    let last = inner.and_then(|i| i.iter().rposition(|&b| b == b')').map(|p| &i[..p]));
+    let first = inner.and_then(|i| i.iter().position(|&b| b == b')').map(|p| &i[..p]));
+    assert_eq!(reply.data(), last);
+    assert_eq!(reply.keyword(), first);
     for (key, _) in reply.fields() {
         if let Ok(key) = std::str::from_utf8(key) {
             assert!(
@@ -99,21 +112,28 @@ impl Visit for Replay<'_, '_> {
     {
         for frame in self.0 {
             let step = Exchange::new(command).step(*frame);
+            // What a frame means before any reply, whatever the command:
+            // only a `200` reply can succeed.
             match frame {
                 Frame::Hangup => assert!(matches!(step, Step::Hangup)),
-                Frame::DeadChannel | Frame::InvalidCommand | Frame::Other { .. } => {
-                    assert!(
-                        matches!(step, Step::Done(Err(_))),
-                        "{frame:?} gave {step:?}"
-                    )
-                }
-                _ => {}
+                Frame::Reply(r) if r.code() == 100 => assert!(matches!(step, Step::Interim)),
+                Frame::Reply(r) if r.code() == 200 => {}
+                _ => assert!(
+                    matches!(step, Step::Done(Err(_))),
+                    "{frame:?} gave {step:?}"
+                ),
             }
         }
         let mut exchange = Exchange::new(command);
         for frame in self.0 {
-            if let Step::Done(_) = exchange.step(*frame) {
-                exchange = Exchange::new(command);
+            let step = exchange.step(*frame);
+            match (frame, &step) {
+                // A hangup notice is never an outcome, even between a reply
+                // and the usage block that follows it.
+                (Frame::Hangup, step) => assert!(matches!(step, Step::Hangup), "{step:?}"),
+                (_, Step::Done(_)) => exchange = Exchange::new(command),
+                (_, Step::Hangup) => panic!("{frame:?} read as a hangup"),
+                (_, Step::Interim) => {}
             }
         }
     }

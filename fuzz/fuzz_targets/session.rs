@@ -1,15 +1,19 @@
 //! The blocking client over any bytes from the peer, arriving in any pieces:
-//! it reads the environment, then sends every command in turn until the
-//! bytes run out. No panic, no hang, and only whole command lines written.
+//! it reads the environment, then sends every command in turn (twice), and
+//! a line longer than every Asterisk takes. No panic, no hang, and each
+//! command writes its own line or nothing.
 #![no_main]
 
+use std::cell::RefCell;
 use std::fmt::Debug;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
+use std::rc::Rc;
 
 use agi_client::Options;
 use agi_client::sync::Channel;
 use agi_fuzz::{Args, Stream, Visit, every_command};
-use agi_proto::Command;
+use agi_proto::command::{ALL, SetVariable};
+use agi_proto::{Command, tokenize};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
@@ -23,19 +27,24 @@ fuzz_target!(|input: &[u8]| {
         stream: &stream,
         at: 0,
     };
-    let Ok(mut channel) = Channel::with_options(reader, Vec::new(), options) else {
+    let written = Written::default();
+    let Ok(mut channel) = Channel::with_options(reader, written.clone(), options) else {
+        assert!(
+            written.0.borrow().is_empty(),
+            "wrote before the environment"
+        );
         return;
     };
-    let _ = format!("{:?}", channel.env());
     let mut run = Run {
         channel: &mut channel,
-        sent: 0,
+        written: written.clone(),
+        visited: 0,
     };
     every_command(&Args::plain(), &mut run);
     every_command(&Args::plain(), &mut run);
-    let (_, written) = channel.into_inner();
-    assert!(written.is_empty() || written.ends_with(b"\n"));
-    assert!(!written.iter().any(|&b| b == b'\r' || b == 0));
+    assert_eq!(run.visited, 2 * ALL.len());
+    // Over 2,046 bytes: sent only to an Asterisk that takes 8,190.
+    run.visit(&SetVariable::new("LONG", &[b'a'; 3000][..]));
 });
 
 /// Hands out the stream up to the next cut at each read.
@@ -54,9 +63,24 @@ impl Read for Pieces<'_, '_> {
     }
 }
 
+/// What the client wrote, seen from outside it.
+#[derive(Clone, Default)]
+struct Written(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Written {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 struct Run<'c, 's, 'a> {
-    channel: &'c mut Channel<Pieces<'s, 'a>, Vec<u8>>,
-    sent: usize,
+    channel: &'c mut Channel<Pieces<'s, 'a>, Written>,
+    written: Written,
+    visited: usize,
 }
 
 impl Visit for Run<'_, '_, '_> {
@@ -64,9 +88,26 @@ impl Visit for Run<'_, '_, '_> {
     where
         C::Output: Debug,
     {
+        self.visited += 1;
+        let before = self.written.0.borrow().len();
         let outcome = self.channel.send(command);
-        let _ = format!("{outcome:?}");
         let _ = self.channel.is_hung_up();
-        self.sent += 1;
+        let all = self.written.0.borrow();
+        let new = &all[before..];
+        // Its line or nothing; a success had its line sent.
+        if new.is_empty() {
+            assert!(outcome.is_err(), "{command:?} succeeded unsent");
+            return;
+        }
+        assert_eq!(
+            new.iter().filter(|&&b| b == b'\n').count(),
+            1,
+            "{command:?} wrote {new:?}"
+        );
+        assert_eq!(new.last(), Some(&b'\n'));
+        assert!(!new.iter().any(|&b| b == b'\r' || b == 0));
+        let tokens = tokenize(&new[..new.len() - 1]);
+        let words: Vec<&[u8]> = C::NAME.split(' ').map(str::as_bytes).collect();
+        assert_eq!(tokens[..words.len()], words[..], "{command:?}");
     }
 }
