@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use agi_client::{Error, Options, aio, sync};
 use agi_fuzz::{Args, Stream, Visit, every_command};
-use agi_proto::command::{ALL, SetVariable};
+use agi_proto::command::SetVariable;
 use agi_proto::{Command, tokenize};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -90,7 +90,6 @@ fn run_sync(stream: &Stream<'_>, options: Options) -> Record {
                 written,
             };
             drive(&mut run);
-            assert_eq!(run.record.commands.len(), 2 * ALL.len() + 1);
             run.record
         }
     }
