@@ -45,10 +45,11 @@ fn run_sync(options: Options) -> Result<(), Error> {
     report(played, status, chan.is_hung_up())?;
     if chan.is_hung_up() {
         // Allowed on a dead channel: record what happened.
-        let cleanup = chan.set_variable("CLEANUP", "done").and_then(|()| {
+        let mut cleanup = chan.set_variable("CLEANUP", "done");
+        if cleanup.is_ok() {
             let call = chan.env().uniqueid().unwrap_or_default().to_string();
-            chan.database_put("calls", &call, "hung up")
-        });
+            cleanup = chan.database_put("calls", &call, "hung up");
+        }
         cleaned_up(cleanup)?;
     }
     eprintln!("hung up: {}", chan.is_hung_up());
@@ -62,6 +63,7 @@ async fn run_async(options: Options) -> Result<(), Error> {
     let status = chan.channel_status().await;
     report(played, status, chan.is_hung_up())?;
     if chan.is_hung_up() {
+        // Allowed on a dead channel: record what happened.
         let mut cleanup = chan.set_variable("CLEANUP", "done").await;
         if cleanup.is_ok() {
             let call = chan.env().uniqueid().unwrap_or_default().to_string();

@@ -461,6 +461,16 @@ impl FrameDecoder {
                 520 => Frame::Usage(Usage { text }),
                 _ => Frame::Other { code, text },
             }),
+            // The block holds its first line: past `max_block` already
+            // (a limit set below `max_line`), nothing more to read.
+            Head::BlockStart { .. } if consumed > self.limits.max_block => {
+                let limit = self.limits.max_block;
+                Err(ParseError::new(
+                    ParseErrorKind::BlockTooLong { limit },
+                    buf,
+                    0,
+                ))
+            }
             Head::BlockStart { code } => self.block_rest(buf, code, consumed),
         }
     }
@@ -516,13 +526,10 @@ impl FrameDecoder {
         mut next: usize,
     ) -> Result<Status<Frame<'b>>, ParseError> {
         let body_start = memchr::memchr(b'\n', buf).map_or(0, |i| i + 1);
+        // `next <= cap`: `decode_line` refused a first line past
+        // `max_block`, and each line read stays within `cap`.
         let cap = buf.len().min(self.limits.max_block);
-        // `next > cap` when the first line alone is past a `max_block` set
-        // below `max_line`: no line to read, the block is too long.
-        while next <= cap {
-            let Some(line) = next_line(&buf[..cap], next, self.limits.max_line)? else {
-                break;
-            };
+        while let Some(line) = next_line(&buf[..cap], next, self.limits.max_line)? {
             let l = &buf[line.start..line.end];
             if l.len() >= 4 && l[3] == b' ' && reply_code(l).is_ok_and(|(_, c)| c == code) {
                 let text = &buf[body_start..line.start.saturating_sub(1).max(body_start)];

@@ -23,6 +23,22 @@ struct Call {
     steps: Vec<(&'static str, &'static str)>,
 }
 
+/// A call to 555, which no route serves: the router says so into
+/// Asterisk's log, then `steps`.
+fn unknown_number(mut steps: Vec<(&'static str, &'static str)>) -> Call {
+    steps.insert(
+        0,
+        (
+            r#"VERBOSE "voicemail-router: no route for \"555\"""#,
+            "200 result=1",
+        ),
+    );
+    Call {
+        exten: "555",
+        steps,
+    }
+}
+
 fn seed_calls() -> Vec<Call> {
     vec![
         Call {
@@ -74,18 +90,11 @@ fn seed_calls() -> Vec<Call> {
                 ("HANGUP", "200 result=1"),
             ],
         },
-        Call {
-            exten: "555",
-            steps: vec![
-                (
-                    r#"VERBOSE "voicemail-router: no route for \"555\"""#,
-                    "200 result=1",
-                ),
-                ("ANSWER", "200 result=0"),
-                (r#"STREAM FILE pbx-invalid """#, "200 result=0 endpos=11520"),
-                ("HANGUP", "200 result=1"),
-            ],
-        },
+        unknown_number(vec![
+            ("ANSWER", "200 result=0"),
+            (r#"STREAM FILE pbx-invalid """#, "200 result=0 endpos=11520"),
+            ("HANGUP", "200 result=1"),
+        ]),
         // The caller hangs up while Bob's phone rings: the status read on
         // the dead channel, nothing more.
         Call {
@@ -382,31 +391,15 @@ fn fastagi_service_seed_scenarios() {
     // A caller who hangs up during the unknown-number prompt: the fake
     // sends the HANGUP line with the reply, so no HANGUP command follows
     // (were it sent first, its 511 would end the call as quietly).
-    let prompt_cut = Call {
-        exten: "555",
-        steps: vec![
-            (
-                r#"VERBOSE "voicemail-router: no route for \"555\"""#,
-                "200 result=1",
-            ),
-            ("ANSWER", "200 result=0"),
-            (
-                r#"STREAM FILE pbx-invalid """#,
-                "SIGHUP 200 result=-1 endpos=0",
-            ),
-        ],
-    };
+    let prompt_cut = unknown_number(vec![
+        ("ANSWER", "200 result=0"),
+        (
+            r#"STREAM FILE pbx-invalid """#,
+            "SIGHUP 200 result=-1 endpos=0",
+        ),
+    ]);
     // ... or before the answer: Asterisk refuses it with -1.
-    let answer_refused = Call {
-        exten: "555",
-        steps: vec![
-            (
-                r#"VERBOSE "voicemail-router: no route for \"555\"""#,
-                "200 result=1",
-            ),
-            ("ANSWER", "SIGHUP 200 result=-1"),
-        ],
-    };
+    let answer_refused = unknown_number(vec![("ANSWER", "SIGHUP 200 result=-1")]);
     let seed = seed_calls();
     let calls: Vec<&Call> = seed.iter().chain([&prompt_cut, &answer_refused]).collect();
     for call in &calls {
@@ -465,18 +458,11 @@ fn a_bad_config_is_reported_through_asterisk() {
 /// a missing file: warned about, once the HANGUP has told.
 #[test]
 fn a_missing_prompt_is_warned_about() {
-    let call = Call {
-        exten: "555",
-        steps: vec![
-            (
-                r#"VERBOSE "voicemail-router: no route for \"555\"""#,
-                "200 result=1",
-            ),
-            ("ANSWER", "200 result=0"),
-            (r#"STREAM FILE pbx-invalid """#, "200 result=-1 endpos=0"),
-            ("HANGUP", "200 result=1"),
-        ],
-    };
+    let call = unknown_number(vec![
+        ("ANSWER", "200 result=0"),
+        (r#"STREAM FILE pbx-invalid """#, "200 result=-1 endpos=0"),
+        ("HANGUP", "200 result=1"),
+    ]);
     let (code, stderr) = standard(&call, &[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("prompt pbx-invalid is missing"), "{stderr}");

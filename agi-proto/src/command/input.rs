@@ -15,9 +15,7 @@
 use std::time::Duration;
 
 use super::types::{Digit, EscapeDigits};
-use super::{
-    Command, digit_result, escape_arg, int_field, millis, rejected, result_of, unexpected,
-};
+use super::{Command, digit_of, escape_arg, int_field, millis, rejected, result_of, unexpected};
 use crate::encode::ArgWriter;
 use crate::error::{EncodeError, Failure};
 use crate::reply::Reply;
@@ -153,7 +151,7 @@ impl Command for WaitForDigit {
     fn parse_reply(&self, reply: &Reply<'_>) -> Result<Option<Digit>, Failure> {
         match result_of(Self::NAME, reply)? {
             n @ (1 | 1000..=1004) => Err(rejected(Self::NAME, n, reply)),
-            _ => digit_result(Self::NAME, reply),
+            n => digit_of(Self::NAME, n, reply),
         }
     }
 }

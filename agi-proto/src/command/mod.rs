@@ -225,7 +225,16 @@ pub(crate) fn digit_result(
     command: &'static str,
     reply: &Reply<'_>,
 ) -> Result<Option<types::Digit>, Failure> {
-    match result_of(command, reply)? {
+    digit_of(command, result_of(command, reply)?, reply)
+}
+
+/// [`digit_result`] for a result already read.
+pub(crate) fn digit_of(
+    command: &'static str,
+    result: i64,
+    reply: &Reply<'_>,
+) -> Result<Option<types::Digit>, Failure> {
+    match result {
         0 => Ok(None),
         n if n < 0 => Err(rejected(command, n, reply)),
         n => types::Digit::from_code(n)
