@@ -244,6 +244,31 @@ impl Core {
         }
     }
 
+    /// Consumes the `HANGUP` lines at the front of what is buffered;
+    /// `true` once a hangup is known or something else is buffered (left
+    /// for the next command), `false` while more bytes may bring a notice.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn take_notices(&mut self) -> bool {
+        loop {
+            let input = &self.buf[self.start..];
+            if input.is_empty() {
+                return self.hung_up;
+            }
+            match self.frames.decode(input) {
+                Ok(Status::Complete {
+                    value: Frame::Hangup,
+                    consumed,
+                }) => {
+                    trace_in(&input[..consumed]);
+                    self.start += consumed;
+                    self.note_hangup();
+                }
+                Ok(Status::Partial) => return false,
+                _ => return true,
+            }
+        }
+    }
+
     pub(crate) fn note_hangup(&mut self) {
         if !self.hung_up {
             tracing::debug!(target: "agi", "channel hung up");

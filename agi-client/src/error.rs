@@ -16,6 +16,9 @@ use agi_proto::{EncodeError, Failure, ParseError};
 /// NOOP and the variable commands still succeed) then reports the hangup
 /// (`511`, or [`Error::HungUp`] once Asterisk closed the session), and
 /// `is_hung_up()` on the channel turns true once the notice has arrived.
+/// In a FastAGI server's session the channel waits for that notice after
+/// a `-1` (at most 50 ms; it comes right after the reply), so there
+/// `is_hung_up()` already tells the two apart when the command returns.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -62,6 +65,13 @@ impl Error {
     /// `true` for Asterisk's `511`: the command is not allowed on a dead channel.
     pub fn is_dead_channel(&self) -> bool {
         matches!(self, Error::Failure(f) if f.is_dead_channel())
+    }
+
+    /// `true` for a command's `result=-1` failure: what a hangup during the
+    /// command gives, as do a missing file and other errors.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Failure(Failure::Rejected { result: -1, .. }))
     }
 }
 

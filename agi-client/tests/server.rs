@@ -1000,12 +1000,15 @@ async fn a_handler_blocking_its_thread_is_reported_as_cut() {
     );
 }
 
+/// A hangup during a command: its `-1` comes first, Asterisk's `HANGUP`
+/// notice right after, in the same read or a later one. The handler sees
+/// the hangup either way; on a live channel (a missing prompt) nothing
+/// follows the `-1` and the session goes on.
 #[tokio::test]
 async fn hangup_during_a_handler_is_seen() {
-    let (tx, rx) = oneshot::channel();
-    let tx = std::sync::Mutex::new(Some(tx));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let router = Router::new().route("call", move |mut s: Session| {
-        let tx = tx.lock().unwrap().take();
+        let tx = tx.clone();
         async move {
             let played = s
                 .chan
@@ -1013,27 +1016,37 @@ async fn hangup_during_a_handler_is_seen() {
                 .await;
             let dead = s.chan.is_hung_up();
             let after = s.chan.channel_status().await;
-            tx.unwrap()
-                .send((
-                    played.is_err(),
-                    dead,
-                    after.map_err(|e| e.is_dead_channel()),
-                ))
-                .unwrap();
+            tx.send((
+                played.is_err(),
+                dead,
+                after.map_err(|e| e.is_dead_channel()),
+            ))
+            .unwrap();
             Ok::<_, agi_client::Error>(())
         }
     });
     let (addr, _stop, _task) = start(config(), router).await;
+    let played = "STREAM FILE demo-congrats \"\"";
+    let dead = "511 Command Not Permitted on a dead channel or intercept routine\n";
+
     let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(
-        "STREAM FILE demo-congrats \"\"",
-        "200 result=-1 endpos=12000\nHANGUP\n",
-    )
-    .await;
-    a.expect(
-        "CHANNEL STATUS",
-        "511 Command Not Permitted on a dead channel or intercept routine\n",
-    )
-    .await;
-    assert_eq!(rx.await.unwrap(), (true, true, Err(true)));
+    a.expect(played, "200 result=-1 endpos=12000\nHANGUP\n")
+        .await;
+    a.expect("CHANNEL STATUS", dead).await;
+    assert_eq!(rx.recv().await.unwrap(), (true, true, Err(true)));
+
+    // The notice a moment after the reply, in a read of its own.
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect(played, "200 result=-1 endpos=12000\n").await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    a.writer.write_all(b"HANGUP\n").await.unwrap();
+    a.expect("CHANNEL STATUS", dead).await;
+    assert_eq!(rx.recv().await.unwrap(), (true, true, Err(true)));
+
+    // A live channel: no notice comes, and the next command is answered.
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect(played, "200 result=-1 endpos=0\n").await;
+    a.expect("CHANNEL STATUS", "200 result=6\n").await;
+    let (failed, dead, after) = rx.recv().await.unwrap();
+    assert!(failed && !dead && after.is_ok(), "{after:?}");
 }

@@ -215,6 +215,65 @@ async fn each_session_logs_in_a_span_with_peer_uniqueid_and_script() {
     assert!(logged("TRACE", &ok, "< 200 result=0"), "{text}");
 }
 
+/// A command the caller's hangup interrupted fails with `-1`, and
+/// Asterisk's `HANGUP` notice follows the reply: a handler that lets that
+/// failure out is logged at DEBUG, as any hangup, where the same failure
+/// on a live channel (a missing prompt: no notice) is a warning.
+#[tokio::test]
+async fn a_failure_the_hangup_caused_is_no_warning() {
+    let (logs, _guard) = Logs::capture(tracing::Level::DEBUG);
+    let router = Router::new().fallback(|mut s: Session| async move {
+        s.chan
+            .stream_file("demo-congrats", agi_proto::EscapeDigits::NONE)
+            .await?;
+        Ok::<(), agi_client::Error>(())
+    });
+    let config = ServerConfig {
+        bind: LOOPBACK,
+        ..ServerConfig::default()
+    };
+    let (addr, stop, task) = start(config, router).await;
+    let play = |uid: &'static str, notice: bool| async move {
+        let (r, mut w) = TcpStream::connect(addr).await.unwrap().into_split();
+        let env = format!("agi_network: yes\nagi_network_script: play\nagi_uniqueid: {uid}\n\n");
+        w.write_all(env.as_bytes()).await.unwrap();
+        let mut r = BufReader::new(r);
+        let mut line = String::new();
+        r.read_line(&mut line).await.unwrap();
+        assert!(line.starts_with("STREAM FILE"), "{line:?}");
+        w.write_all(b"200 result=-1 endpos=12000\n").await.unwrap();
+        if notice {
+            // In a read of its own, as when the handler's task ran first.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            w.write_all(b"HANGUP\n").await.unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(3), r.read_to_end(&mut Vec::new()))
+            .await
+            .expect("the server closes the session")
+            .unwrap();
+    };
+    play("1700000003.1", true).await;
+    play("1700000003.2", false).await;
+    shut_down(stop, task).await;
+
+    let text = logs.text();
+    let lines = |uid: &str, level: &str| {
+        text.lines()
+            .filter(|l| l.contains(&format!("uniqueid={uid} ")) && l.contains(level))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let hung_up = lines("1700000003.1", "DEBUG");
+    let ended = "the call ended before the handler did; connection closed error=STREAM FILE failed";
+    assert!(hung_up.iter().any(|l| l.contains(ended)), "{text}");
+    assert!(lines("1700000003.1", "WARN").is_empty(), "{text}");
+    let failed = lines("1700000003.2", "WARN");
+    assert!(
+        failed.len() == 1 && failed[0].contains("handler failed; connection closed"),
+        "{text}"
+    );
+}
+
 /// A handler whose `Drop` panics when the shutdown cuts its session: logged
 /// as a panic outside the handler, as at a timeout, and counted as cut.
 #[tokio::test]

@@ -1,32 +1,58 @@
 //! What a channel reports of its commands to whoever watches it (the
-//! FastAGI server's idle timeout): when one is in flight, and how many
-//! have ended.
+//! FastAGI server: its idle timeout, and its log at the session's end):
+//! when one is in flight, how many have ended, and whether a command
+//! failed because the caller hung up.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// What a channel tells its session's idle timer: bit 0 is set while a
-/// command is in flight, the other bits count the commands that ended.
+/// What a channel tells its session's server: bit 0 is set while a
+/// command is in flight, bit 1 once a command failed with the caller's
+/// hangup notice beside its reply, the other bits count the commands that
+/// ended. (One writer: the channel.)
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
     state: AtomicU64,
 }
 
 impl Activity {
+    const IN_FLIGHT: u64 = 1;
+    const HUNG_UP: u64 = 2;
+    const ENDED: u64 = 4;
+
     /// The state word, as above.
     pub(crate) fn state(&self) -> u64 {
         self.state.load(Relaxed)
     }
 
-    /// A command starts. (One writer: the channel.)
+    /// `true` while a command is in flight.
+    pub(crate) fn in_flight(state: u64) -> bool {
+        state & Self::IN_FLIGHT != 0
+    }
+
+    /// `true` once a command failed because the caller hung up: its
+    /// failure reply (`-1`) came with Asterisk's `HANGUP` notice.
+    pub(crate) fn failed_by_hangup(&self) -> bool {
+        self.state() & Self::HUNG_UP != 0
+    }
+
+    /// A command starts.
     fn begin(&self) {
-        self.state.store(self.state.load(Relaxed) | 1, Relaxed);
+        self.state
+            .store(self.state.load(Relaxed) | Self::IN_FLIGHT, Relaxed);
     }
 
     /// The command ended: answered, failed, or its future dropped.
     fn end(&self) {
-        let ended = (self.state.load(Relaxed) >> 1).wrapping_add(1);
-        self.state.store(ended << 1, Relaxed);
+        let state = self.state.load(Relaxed);
+        let ended = (state & !(Self::ENDED - 1)).wrapping_add(Self::ENDED);
+        self.state.store(ended | state & Self::HUNG_UP, Relaxed);
+    }
+
+    /// A command failed because the caller hung up.
+    pub(crate) fn note_failed_by_hangup(&self) {
+        self.state
+            .store(self.state.load(Relaxed) | Self::HUNG_UP, Relaxed);
     }
 }
 

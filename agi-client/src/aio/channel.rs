@@ -18,6 +18,11 @@ use crate::core::{Core, Pending, Steps};
 use crate::error::Error;
 use crate::options::Options;
 
+/// How long a FastAGI server's session waits, after a command's `-1`, for
+/// Asterisk's `HANGUP` notice (written right after the reply when the
+/// hangup caused it; nothing follows a failure on a live channel).
+const NOTICE_WAIT: Duration = Duration::from_millis(50);
+
 /// An async AGI session: the environment Asterisk sent, and a typed async
 /// method per command.
 ///
@@ -166,7 +171,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// one of those. A `511` also comes from an AGI run inside a
     /// connected-line or redirecting intercept routine, where Asterisk
     /// allows only the dead-channel commands while the call is up: there
-    /// it reads `true` after the first refused command.
+    /// it reads `true` after the first refused command. In a FastAGI
+    /// server's session it is settled when a command fails with `-1`: the
+    /// channel waits for the notice that follows such a failure when the
+    /// hangup caused it (see [`Error`]).
     pub fn is_hung_up(&self) -> bool {
         self.core.is_hung_up()
     }
@@ -193,8 +201,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         let mut trip = self.trip();
         // The exchange is lent as `dyn` at each poll rather than kept as
         // one: the future stays `Send` whenever the command is.
-        std::future::poll_fn(|cx| trip.poll(cx, &mut pending)).await?;
+        if let Err(e) = std::future::poll_fn(|cx| trip.poll(cx, &mut pending)).await {
+            if e.is_interrupted() && self.activity.is_some() && !self.core.is_hung_up() {
+                // Rare, and boxed: the wait's timer does not enlarge every
+                // command's future.
+                Box::pin(self.await_notice()).await;
+            }
+            return Err(e);
+        }
         pending.take()
+    }
+
+    /// After a command's `-1` in a FastAGI server's session: waits up to
+    /// [`NOTICE_WAIT`] for the `HANGUP` notice Asterisk sends right after
+    /// the reply when the caller's hangup interrupted the command, so that
+    /// [`Channel::is_hung_up`] and the server's log tell a hangup from a
+    /// failure (a missing prompt, a `GOSUB` label not found). Anything else
+    /// that arrives ends the wait and stays for the next command.
+    async fn await_notice(&mut self) {
+        // Counted as a command in flight: the session waits on Asterisk.
+        let in_flight = self.activity.take().map(InFlight::start);
+        let notice = async {
+            while !self.core.take_notices() {
+                if std::future::poll_fn(|cx| self.poll_fill(cx)).await.is_err() {
+                    // The end of the stream, or worse: the next command says so.
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(NOTICE_WAIT, notice).await;
+        self.activity = in_flight.and_then(InFlight::finish);
+        if let Some(activity) = &self.activity {
+            if self.core.is_hung_up() {
+                activity.note_failed_by_hangup();
+            }
+        }
     }
 
     /// The round trip of the line `Core::begin` encoded.

@@ -180,11 +180,9 @@ pub(crate) fn run<'a>(
         // Events name the span as parent rather than entering it: without a
         // subscriber that is one level check, not an enter and an exit.
         tracing::debug!(parent: &span, "session starts");
-        let mut idle = config.idle_timeout.map(|limit| {
-            let (watch, activity) = IdleWatch::new(limit);
-            chan.watch_activity(activity);
-            watch
-        });
+        // The idle watch, and what the channel tells the end-of-session log.
+        let (mut idle, activity) = IdleWatch::new(config.idle_timeout);
+        chan.watch_activity(activity);
         // A closure handler runs its synchronous part here, making its
         // future: a panic there is caught and logged in the span too.
         let made =
@@ -209,11 +207,9 @@ pub(crate) fn run<'a>(
                 Ok(Poll::Pending) => {}
                 Err(payload) => return Poll::Ready(Err(payload)),
             }
-            if let Some(idle) = &mut idle {
-                if let Poll::Ready(limit) = idle.poll_expired(cx) {
-                    let e = format!("no command for {limit:?} (idle timeout)");
-                    return Poll::Ready(Ok(Err(e.into())));
-                }
+            if let Poll::Ready(limit) = idle.poll_expired(cx) {
+                let e = format!("no command for {limit:?} (idle timeout)");
+                return Poll::Ready(Ok(Err(e.into())));
             }
             if let Some((after, sleep)) = &mut limit {
                 if deadline::poll_expired(sleep.as_mut(), cx).is_ready() {
@@ -228,6 +224,16 @@ pub(crate) fn run<'a>(
         match ended {
             Ok(Ok(())) => tracing::debug!(parent: &span, "session ends"),
             Ok(Err(e)) => match hangup_in(&*e) {
+                // A command the hangup interrupted (a prompt playing, a
+                // `Dial`) fails with `-1` before Asterisk's `HANGUP` notice,
+                // which the channel waited for: the call ended too.
+                None if idle.activity().failed_by_hangup() && interrupted_in(&*e) => {
+                    tracing::debug!(
+                        parent: &span,
+                        error = %e,
+                        "the call ended before the handler did; connection closed"
+                    )
+                }
                 // The caller hanging up is how most calls end: a handler
                 // that lets that error out (`?` on its next command) has
                 // not failed. Named apart when it is not the error itself
@@ -272,6 +278,13 @@ fn hangup_in<'a>(e: &'a (dyn StdError + 'static)) -> Option<(&'a Error, bool)> {
         let hangup = e.downcast_ref::<Error>().filter(|e| e.is_hangup())?;
         Some((hangup, depth > 0))
     })
+}
+
+/// Whether the handler's error chain holds a command's `-1` failure, the
+/// form a hangup during the command takes.
+#[cold]
+fn interrupted_in(e: &(dyn StdError + 'static)) -> bool {
+    chain(e).any(|e| e.downcast_ref::<Error>().is_some_and(Error::is_interrupted))
 }
 
 /// `e`, its source, that one's source, and so on: the first 32, so that a

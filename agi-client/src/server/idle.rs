@@ -23,7 +23,7 @@ use crate::aio::deadline;
 /// One session's idle watch: the activity the channel reports to, what it
 /// looked like when the timer was made or last fired, and the timer.
 pub(crate) struct IdleWatch {
-    limit: Duration,
+    limit: Option<Duration>,
     activity: Arc<Activity>,
     seen: u64,
     /// Made only while the handler waits with no command in flight, and
@@ -38,18 +38,23 @@ pub(crate) struct IdleWatch {
 
 impl IdleWatch {
     /// A watch for `limit` (at least 1 ms: a zero period would re-arm a
-    /// timer that fires at once), and the activity record to give the
-    /// channel.
-    pub(crate) fn new(limit: Duration) -> (Self, Arc<Activity>) {
+    /// timer that fires at once; `None` never fires), and the activity
+    /// record to give the channel.
+    pub(crate) fn new(limit: Option<Duration>) -> (Self, Arc<Activity>) {
         let activity = Arc::new(Activity::default());
         let watch = IdleWatch {
-            limit: limit.max(Duration::from_millis(1)),
+            limit: limit.map(|limit| limit.max(Duration::from_millis(1))),
             activity: Arc::clone(&activity),
             seen: 0,
             timer: None,
             armed: false,
         };
         (watch, activity)
+    }
+
+    /// The channel's activity record, which outlives the channel.
+    pub(crate) fn activity(&self) -> &Activity {
+        &self.activity
     }
 
     /// `Ready` once a whole period passed with no command in flight and
@@ -67,22 +72,25 @@ impl IdleWatch {
     #[inline]
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
         // The usual wake-up: a command in flight and no timer to look at.
-        if self.timer.is_none() && self.activity.state() & 1 == 1 {
+        if self.timer.is_none() && Activity::in_flight(self.activity.state()) {
             return Poll::Pending;
         }
-        self.poll_timer(cx)
+        match self.limit {
+            Some(limit) => self.poll_timer(cx, limit),
+            None => Poll::Pending,
+        }
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
+    fn poll_timer(&mut self, cx: &mut Context<'_>, limit: Duration) -> Poll<Duration> {
         loop {
             let Some(sleep) = &mut self.timer else {
                 let state = self.activity.state();
-                if state & 1 == 1 {
+                if Activity::in_flight(state) {
                     return Poll::Pending;
                 }
                 self.seen = state;
                 self.armed = false;
-                self.timer = Some(Box::pin(tokio::time::sleep(self.limit)));
+                self.timer = Some(Box::pin(tokio::time::sleep(limit)));
                 continue;
             };
             if self.armed && !sleep.is_elapsed() {
@@ -94,17 +102,17 @@ impl IdleWatch {
             }
             self.armed = false;
             let state = self.activity.state();
-            if state == self.seen && state & 1 == 0 {
-                return Poll::Ready(self.limit);
+            if state == self.seen && !Activity::in_flight(state) {
+                return Poll::Ready(limit);
             }
-            if state & 1 == 1 {
+            if Activity::in_flight(state) {
                 // Its end comes within a poll of the handler, and the next
                 // call makes a timer if the handler then waits.
                 self.timer = None;
                 return Poll::Pending;
             }
             self.seen = state;
-            sleep.as_mut().reset(deadline::from_now(self.limit));
+            sleep.as_mut().reset(deadline::from_now(limit));
         }
     }
 }

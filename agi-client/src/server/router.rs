@@ -16,9 +16,11 @@ use crate::aio::Channel;
 /// ([`Error::is_hangup`](crate::Error::is_hangup), itself or inside an
 /// error that wraps it, then named in the line), so that `?` on a command
 /// after the caller hung up needs no special case. A command the hangup
-/// interrupted fails first with its own result (`-1`, logged at WARN like a
-/// missing prompt would be); a handler that expects hangups mid-prompt
-/// treats that result as the end of the call.
+/// interrupted (a prompt playing, a `Dial`) fails with its own result
+/// (`-1`, as a missing prompt does) just before Asterisk's `HANGUP`
+/// notice: the channel waits for the notice after a `-1` (at most 50 ms),
+/// and such a failure, with the notice, is logged at DEBUG too. Without
+/// it (a live channel, or `AGISIGHUP=no` in the dialplan), at WARN.
 ///
 /// Handlers take a `Channel<TcpStream>`; to test their logic against
 /// [`FakeAsterisk`](crate::testing::FakeAsterisk), write it over any
