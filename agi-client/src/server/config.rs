@@ -35,7 +35,8 @@ pub struct ServerConfig {
     /// the peer arrives as such or, on a dual-stack `[::]` listener, as
     /// `::ffff:a.b.c.d`, and whichever of the two forms the list uses.
     pub allow: Option<Vec<IpAddr>>,
-    /// Sessions served at once (at least 1: `Server::bind` refuses 0).
+    /// Sessions served at once (at least 1: `Server::bind` refuses 0; more
+    /// than 4,294,967,295 count as that many).
     /// A connection counts from its accept: while its environment block is
     /// still arriving (for at most `session.env_timeout`), then while its
     /// handler runs, a command in flight included. A command has no time

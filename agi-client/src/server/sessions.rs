@@ -1,8 +1,8 @@
 //! Sessions in flight: counted against `max_sessions`, drained and cut at
 //! shutdown.
 //!
-//! One atomic counter, a `Notify` and a list of wakers shared by every
-//! session task. A `JoinSet` would do the same with an allocation per
+//! One atomic word of counts, a `Notify` and a list of wakers shared by
+//! every session task. A `JoinSet` would do the same with an allocation per
 //! session and three lock round trips (insert, completion, reap); here a
 //! session costs an atomic add and subtract for its slot and, once it waits
 //! for something, two short lock round trips to put its waker in the cut's
@@ -17,7 +17,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -35,11 +35,10 @@ use super::throttle::Warnings;
 pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) router: Router,
-    active: AtomicUsize,
+    /// Sessions in flight, and those ended by the cut: see [`Counts`].
+    counts: AtomicU64,
     /// Set once shutdown starts: ending sessions then wake the drain.
     draining: AtomicBool,
-    /// Sessions ended by the cut.
-    cut_count: AtomicUsize,
     /// A session ended (only signalled when someone may be waiting).
     ended: Notify,
     /// The grace period is over: every session stops.
@@ -53,9 +52,8 @@ impl Shared {
         Shared {
             config,
             router,
-            active: AtomicUsize::new(0),
+            counts: AtomicU64::new(0),
             draining: AtomicBool::new(false),
-            cut_count: AtomicUsize::new(0),
             ended: Notify::new(),
             cut: Cut::default(),
             nodelay: NodelayInherited::default(),
@@ -64,7 +62,7 @@ impl Shared {
     }
 
     pub(crate) fn active(&self) -> usize {
-        self.active.load(SeqCst)
+        Counts(self.counts.load(SeqCst)).active()
     }
 
     /// Counts a new session if there is room for one; the slot is given
@@ -72,10 +70,10 @@ impl Shared {
     /// ran to its end, was cut, panicked, or never ran at all.
     pub(crate) fn try_admit(self: &Arc<Self>) -> Option<Admitted> {
         // Only the accept loop admits, so a load then an add cannot overshoot.
-        if self.active.load(SeqCst) >= self.config.max_sessions {
+        if self.active() >= self.config.max_sessions {
             return None;
         }
-        self.active.fetch_add(1, SeqCst);
+        self.counts.fetch_add(Counts::ONE_ACTIVE, SeqCst);
         Some(Admitted {
             shared: Arc::clone(self),
             cut: false,
@@ -95,7 +93,7 @@ impl Shared {
             let ended = self.ended.notified();
             tokio::pin!(ended);
             ended.as_mut().enable();
-            if done(self.active.load(SeqCst)) {
+            if done(self.active()) {
                 return;
             }
             ended.await;
@@ -106,7 +104,7 @@ impl Shared {
     /// returns how many finished and how many were cut.
     pub(crate) async fn drain(&self, grace: Duration) -> (usize, usize) {
         self.draining.store(true, SeqCst);
-        let in_flight = self.active.load(SeqCst);
+        let in_flight = self.active();
         tracing::info!(in_flight, "shutting down: no new sessions");
         if tokio::time::timeout(grace, self.wait_until(|active| active == 0))
             .await
@@ -123,10 +121,35 @@ impl Shared {
         }
         // Sessions still running now did not stop when cut (a handler
         // blocking its thread, or slow to drop): they are counted as cut,
-        // not as finished. A cut session joins `cut_count` only as it gives
-        // its slot back, so that it is not counted twice.
-        let cut = (self.cut_count.load(SeqCst) + self.active.load(SeqCst)).min(in_flight);
+        // not as finished. A cut session moves from one count to the other
+        // in one step as it gives its slot back: read at once, the two
+        // counts hold it exactly once.
+        let counts = Counts(self.counts.load(SeqCst));
+        let cut = (counts.cut() + counts.active()).min(in_flight);
         (in_flight - cut, cut)
+    }
+}
+
+/// The sessions in flight (low 32 bits) and those the cut ended (high 32
+/// bits), in one word: a cut session leaves the first and joins the second
+/// in one atomic add, so that the shutdown report, reading the word once,
+/// counts it exactly once. (`Server::bind` keeps `max_sessions` under
+/// 2^32.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts(u64);
+
+impl Counts {
+    const ONE_ACTIVE: u64 = 1;
+    /// Added when a cut session ends: one more cut, one fewer in flight
+    /// (never zero then, so no borrow crosses into the cut count).
+    const CUT_LEAVES: u64 = (1 << 32) - 1;
+
+    fn active(self) -> usize {
+        (self.0 & 0xffff_ffff) as usize
+    }
+
+    fn cut(self) -> usize {
+        (self.0 >> 32) as usize
     }
 }
 
@@ -295,11 +318,13 @@ impl Drop for CutWatch<'_> {
 impl Drop for Admitted {
     fn drop(&mut self) {
         let shared = &*self.shared;
-        if self.cut {
-            shared.cut_count.fetch_add(1, SeqCst);
-        }
-        let before = shared.active.fetch_sub(1, SeqCst);
-        if before == shared.config.max_sessions || shared.draining.load(SeqCst) {
+        let before = if self.cut {
+            // One fewer in flight, one more cut: one step (see `Counts`).
+            shared.counts.fetch_add(Counts::CUT_LEAVES, SeqCst)
+        } else {
+            shared.counts.fetch_sub(Counts::ONE_ACTIVE, SeqCst)
+        };
+        if Counts(before).active() == shared.config.max_sessions || shared.draining.load(SeqCst) {
             shared.ended.notify_one();
         }
     }
@@ -322,6 +347,7 @@ impl Drop for PanicLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
 
     /// A waker that counts its wake-ups.
@@ -336,6 +362,29 @@ mod tests {
     fn counting() -> (Arc<Count>, Waker) {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         (Arc::clone(&count), Waker::from(count))
+    }
+
+    #[test]
+    fn a_cut_session_moves_from_one_count_to_the_other_in_one_step() {
+        let counts = AtomicU64::new(0);
+        for _ in 0..3 {
+            counts.fetch_add(Counts::ONE_ACTIVE, SeqCst);
+        }
+        assert_eq!(Counts(counts.load(SeqCst)).active(), 3);
+        let before = Counts(counts.fetch_add(Counts::CUT_LEAVES, SeqCst));
+        assert_eq!((before.active(), before.cut()), (3, 0));
+        counts.fetch_sub(Counts::ONE_ACTIVE, SeqCst);
+        let now = Counts(counts.load(SeqCst));
+        assert_eq!((now.active(), now.cut()), (1, 1));
+        // The last one in flight, cut: no borrow reaches the cut count.
+        counts.fetch_add(Counts::CUT_LEAVES, SeqCst);
+        let now = Counts(counts.load(SeqCst));
+        assert_eq!((now.active(), now.cut()), (0, 2));
+        // At the limit of the low half too.
+        let full = AtomicU64::new(u64::from(u32::MAX));
+        full.fetch_add(Counts::CUT_LEAVES, SeqCst);
+        let now = Counts(full.load(SeqCst));
+        assert_eq!((now.active(), now.cut()), (u32::MAX as usize - 1, 1));
     }
 
     #[test]

@@ -41,6 +41,8 @@ impl Server {
                 "max_sessions must be at least 1",
             ));
         }
+        // Counted in 32 bits; each session holds a file descriptor anyway.
+        config.max_sessions = config.max_sessions.min(u32::MAX as usize);
         let socket = match config.bind {
             SocketAddr::V4(_) => TcpSocket::new_v4()?,
             SocketAddr::V6(_) => TcpSocket::new_v6()?,
