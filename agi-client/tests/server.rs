@@ -898,6 +898,42 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
     assert!(slow.closed_within(Duration::from_secs(2)).await);
 }
 
+/// After a command's `-1` the channel waits briefly for Asterisk's hangup
+/// notice. A handler that gives up on the command during that wait (a
+/// `select!`) keeps a channel the idle timeout still watches: a long
+/// command after it is in flight, not idle.
+#[tokio::test]
+async fn a_command_dropped_while_awaiting_the_notice_leaves_the_channel_watched() {
+    let router = Router::new().route("impatient", |mut s: Session| async move {
+        tokio::select! {
+            _ = s.chan.stream_file("beep", agi_proto::EscapeDigits::NONE) => {
+                panic!("the wait for the notice ended before the select's timer");
+            }
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+        }
+        s.chan.exec("Dial", "PJSIP/bob,30").await?;
+        s.chan.verbose("done").await
+    });
+    let config = ServerConfig {
+        idle_timeout: Some(Duration::from_millis(100)),
+        ..config()
+    };
+    let (addr, _stop, _task) = start(config, router).await;
+    let mut a = Asterisk::connect(addr, "impatient").await;
+    // A live channel: no notice follows the `-1`.
+    a.expect("STREAM FILE beep \"\"", "200 result=-1 endpos=0\n")
+        .await;
+    // Four idle periods in flight.
+    a.expect_late(
+        "EXEC Dial PJSIP/bob,30",
+        "200 result=0\n",
+        Duration::from_millis(400),
+    )
+    .await;
+    a.expect("VERBOSE done", "200 result=1\n").await;
+    assert!(a.closed_within(Duration::from_secs(2)).await);
+}
+
 /// `session_timeout` bounds each session's handler from its own start, a
 /// command in flight included (which the idle timeout does not count): a
 /// handler that holds the call past it is closed near the limit, while a

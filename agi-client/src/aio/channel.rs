@@ -220,7 +220,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// that arrives ends the wait and stays for the next command.
     async fn await_notice(&mut self) {
         // Counted as a command in flight: the session waits on Asterisk.
-        let in_flight = self.activity.take().map(InFlight::start);
+        // A clone, not the channel's record: a caller that drops this
+        // future midway (a `select!`) keeps a channel that still reports.
+        let in_flight = self.activity.clone().map(InFlight::start);
         let notice = async {
             while !self.core.take_notices() {
                 if std::future::poll_fn(|cx| self.poll_fill(cx)).await.is_err() {
@@ -230,7 +232,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
             }
         };
         let _ = tokio::time::timeout(NOTICE_WAIT, notice).await;
-        self.activity = in_flight.and_then(InFlight::finish);
+        drop(in_flight);
         if let Some(activity) = &self.activity {
             if self.core.is_hung_up() {
                 activity.note_failed_by_hangup();
