@@ -16,9 +16,11 @@ use agi_proto::{EncodeError, Failure, ParseError};
 /// NOOP and the variable commands still succeed) then reports the hangup
 /// (`511`, or [`Error::HungUp`] once Asterisk closed the session), and
 /// `is_hung_up()` on the channel turns true once the notice has arrived.
-/// In a FastAGI server's session the channel waits for that notice after
-/// a `-1` (at most 50 ms; it comes right after the reply), so there
-/// `is_hung_up()` already tells the two apart when the command returns.
+/// In a session of this crate's FastAGI server the channel waits for that
+/// notice after a `-1` (at most 100 ms; Asterisk writes it right after the
+/// reply), so there `is_hung_up()` tells the two apart when the command
+/// returns, unless the notice came later still or the command's future was
+/// dropped during the wait.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -905,11 +905,15 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
 #[tokio::test]
 async fn a_command_dropped_while_awaiting_the_notice_leaves_the_channel_watched() {
     let router = Router::new().route("impatient", |mut s: Session| async move {
+        // The reply comes at once, and the wait for a notice lasts 100 ms:
+        // the timer ends the command during the wait (checked first, in
+        // case a slow machine finds both ready).
         tokio::select! {
+            biased;
+            _ = tokio::time::sleep(Duration::from_millis(40)) => {}
             _ = s.chan.stream_file("beep", agi_proto::EscapeDigits::NONE) => {
                 panic!("the wait for the notice ended before the select's timer");
             }
-            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
         }
         s.chan.exec("Dial", "PJSIP/bob,30").await?;
         s.chan.verbose("done").await
@@ -1085,4 +1089,14 @@ async fn hangup_during_a_handler_is_seen() {
     a.expect("CHANNEL STATUS", "200 result=6\n").await;
     let (failed, dead, after) = rx.recv().await.unwrap();
     assert!(failed && !dead && after.is_ok(), "{after:?}");
+
+    // Bytes other than a notice end the wait and stay for the next command
+    // (here, ahead of time, its reply).
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect(played, "200 result=-1 endpos=0\n200 result=4\n")
+        .await;
+    a.receive("CHANNEL STATUS").await;
+    let (failed, dead, after) = rx.recv().await.unwrap();
+    assert!(failed && !dead, "{after:?}");
+    assert_eq!(after.ok(), Some(Some(agi_proto::ChannelState::Ring)));
 }

@@ -18,10 +18,12 @@ use crate::core::{Core, Pending, Steps};
 use crate::error::Error;
 use crate::options::Options;
 
-/// How long a FastAGI server's session waits, after a command's `-1`, for
-/// Asterisk's `HANGUP` notice (written right after the reply when the
-/// hangup caused it; nothing follows a failure on a live channel).
-const NOTICE_WAIT: Duration = Duration::from_millis(50);
+/// How long a session of this crate's FastAGI server waits, after a
+/// command's `-1`, for Asterisk's `HANGUP` notice (written right after the
+/// reply when the hangup caused it; nothing follows a failure on a live
+/// channel). With the reply acknowledged at once (Linux), the notice comes
+/// within a round trip; elsewhere it may wait for a delayed ACK.
+pub(crate) const NOTICE_WAIT: Duration = Duration::from_millis(100);
 
 /// An async AGI session: the environment Asterisk sent, and a typed async
 /// method per command.
@@ -35,6 +37,10 @@ const NOTICE_WAIT: Duration = Duration::from_millis(50);
 /// a timeout) leaves its reply unread on the wire, so the channel is
 /// **poisoned**: every later command returns [`Error::Poisoned`] and the
 /// session should be closed. [`Options::command_timeout`] behaves the same.
+/// One exception: in a FastAGI server's session, a command that failed
+/// with `-1` waits briefly for a hangup notice after its reply was read
+/// (see [`Channel::is_hung_up`]); dropped then, it leaves the channel
+/// usable, and its failure unseen.
 #[derive(Debug)]
 pub struct Channel<S> {
     stream: S,
@@ -46,8 +52,12 @@ pub struct Channel<S> {
     /// The command deadline's timer, made at the first command when
     /// `command_timeout` is set and reset at each one after.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// Set by the FastAGI server: tells its idle timer when commands run.
+    /// Set by the FastAGI server: tells its idle timer when commands run,
+    /// and its log when one failed because the caller hung up.
     activity: Option<Arc<Activity>>,
+    /// Set by the FastAGI server: acknowledges at once what the socket has
+    /// read (TCP_QUICKACK), before waiting for a hangup notice.
+    ack_now: Option<fn(&S)>,
 }
 
 impl Channel<TcpStream> {
@@ -134,6 +144,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
             command_timeout: options.command_timeout,
             timer: None,
             activity: None,
+            ack_now: None,
         }
     }
 
@@ -171,10 +182,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// one of those. A `511` also comes from an AGI run inside a
     /// connected-line or redirecting intercept routine, where Asterisk
     /// allows only the dead-channel commands while the call is up: there
-    /// it reads `true` after the first refused command. In a FastAGI
-    /// server's session it is settled when a command fails with `-1`: the
-    /// channel waits for the notice that follows such a failure when the
-    /// hangup caused it (see [`Error`]).
+    /// it reads `true` after the first refused command. In a session of
+    /// this crate's FastAGI server, a command that fails with `-1` returns
+    /// after the notice that follows such a failure when the hangup caused
+    /// it, or after at most 100 ms without one (see [`Error`]).
     pub fn is_hung_up(&self) -> bool {
         self.core.is_hung_up()
     }
@@ -202,42 +213,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         // The exchange is lent as `dyn` at each poll rather than kept as
         // one: the future stays `Send` whenever the command is.
         if let Err(e) = std::future::poll_fn(|cx| trip.poll(cx, &mut pending)).await {
-            if e.is_interrupted() && self.activity.is_some() && !self.core.is_hung_up() {
-                // Rare, and boxed: the wait's timer does not enlarge every
-                // command's future.
-                Box::pin(self.await_notice()).await;
+            if e.is_interrupted() && self.activity.is_some() {
+                // Rare, and boxed, the error moved in: the wait's timer does
+                // not enlarge every command's future.
+                return Err(Box::pin(self.interrupted(e)).await);
             }
             return Err(e);
         }
         pending.take()
     }
 
-    /// After a command's `-1` in a FastAGI server's session: waits up to
-    /// [`NOTICE_WAIT`] for the `HANGUP` notice Asterisk sends right after
-    /// the reply when the caller's hangup interrupted the command, so that
+    /// After a command's `-1` in a session of this crate's FastAGI server:
+    /// unless the hangup is known already, waits up to [`NOTICE_WAIT`] for
+    /// the `HANGUP` notice Asterisk writes right after that reply when the
+    /// caller's hangup interrupted the command, so that
     /// [`Channel::is_hung_up`] and the server's log tell a hangup from a
-    /// failure (a missing prompt, a `GOSUB` label not found). Anything else
-    /// that arrives ends the wait and stays for the next command.
-    async fn await_notice(&mut self) {
-        // Counted as a command in flight: the session waits on Asterisk.
-        // A clone, not the channel's record: a caller that drops this
-        // future midway (a `select!`) keeps a channel that still reports.
-        let in_flight = self.activity.clone().map(InFlight::start);
-        let notice = async {
-            while !self.core.take_notices() {
-                if std::future::poll_fn(|cx| self.poll_fill(cx)).await.is_err() {
-                    // The end of the stream, or worse: the next command says so.
-                    return;
-                }
+    /// failure (a missing prompt, a `GOSUB` label not found: nothing
+    /// follows those). Anything else that arrives ends the wait and stays
+    /// for the next command; so does the end of the stream.
+    async fn interrupted(&mut self, e: Error) -> Error {
+        if !self.core.is_hung_up() {
+            // Asterisk leaves Nagle on: its notice waits in its socket until
+            // ours acknowledges the reply, which the kernel would delay by
+            // 40 ms or more, as it expects a command to carry the ACK.
+            if let Some(ack_now) = self.ack_now {
+                ack_now(&self.stream);
             }
-        };
-        let _ = tokio::time::timeout(NOTICE_WAIT, notice).await;
-        drop(in_flight);
+            // Counted as a command in flight: the session waits on Asterisk.
+            // A clone, not the channel's record: a caller that drops this
+            // future midway (a `select!`) keeps a channel that still reports.
+            let in_flight = self.activity.clone().map(InFlight::start);
+            let notice = async {
+                while !self.core.take_notices() {
+                    if std::future::poll_fn(|cx| self.poll_fill(cx)).await.is_err() {
+                        // The end of the stream: the next command says so.
+                        return;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(NOTICE_WAIT, notice).await;
+            drop(in_flight);
+        }
         if let Some(activity) = &self.activity {
             if self.core.is_hung_up() {
                 activity.note_failed_by_hangup();
             }
         }
+        e
     }
 
     /// The round trip of the line `Core::begin` encoded.
@@ -251,9 +273,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         }
     }
 
-    /// Reports each command's start and end to a server's idle timer.
-    pub(crate) fn watch_activity(&mut self, activity: Arc<Activity>) {
+    /// Reports each command's start and end to a server's idle timer, and
+    /// a failure the caller's hangup caused to its log; `ack_now` makes the
+    /// stream acknowledge what it has read at once (see
+    /// [`Channel::interrupted`]).
+    pub(crate) fn serve(&mut self, activity: Arc<Activity>, ack_now: fn(&S)) {
         self.activity = Some(activity);
+        self.ack_now = Some(ack_now);
     }
 
     /// Starts the command deadline, if there is one. The timer stays set

@@ -182,7 +182,7 @@ pub(crate) fn run<'a>(
         tracing::debug!(parent: &span, "session starts");
         // The idle watch, and what the channel tells the end-of-session log.
         let (mut idle, activity) = IdleWatch::new(config.idle_timeout);
-        chan.watch_activity(activity);
+        chan.serve(activity, ack_now);
         // A closure handler runs its synchronous part here, making its
         // future: a panic there is caught and logged in the span too.
         let made =
@@ -224,9 +224,9 @@ pub(crate) fn run<'a>(
         match ended {
             Ok(Ok(())) => tracing::debug!(parent: &span, "session ends"),
             Ok(Err(e)) => match hangup_in(&*e) {
-                // A command the hangup interrupted (a prompt playing, a
-                // `Dial`) fails with `-1` before Asterisk's `HANGUP` notice,
-                // which the channel waited for: the call ended too.
+                // A command the hangup interrupted (a prompt playing, GET
+                // DATA waiting) fails with `-1` before Asterisk's `HANGUP`
+                // notice, which the channel waited for: the call ended too.
                 None if idle.activity().failed_by_hangup() && interrupted_in(&*e) => {
                     tracing::debug!(
                         parent: &span,
@@ -263,6 +263,16 @@ pub(crate) fn run<'a>(
             Err(payload) => panicked(&span, payload.as_ref()),
         }
     }
+}
+
+/// Acknowledges at once what the socket has read, where the system allows
+/// (Linux): Asterisk's `HANGUP` notice after a failed command, held by its
+/// Nagle until then, comes at once rather than after a delayed ACK.
+fn ack_now(stream: &TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = rustix::net::sockopt::set_tcp_quickack(stream, true);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = stream;
 }
 
 /// The first 128 bytes of a field the peer chose, for the log.

@@ -16,11 +16,13 @@ use crate::aio::Channel;
 /// ([`Error::is_hangup`](crate::Error::is_hangup), itself or inside an
 /// error that wraps it, then named in the line), so that `?` on a command
 /// after the caller hung up needs no special case. A command the hangup
-/// interrupted (a prompt playing, a `Dial`) fails with its own result
-/// (`-1`, as a missing prompt does) just before Asterisk's `HANGUP`
-/// notice: the channel waits for the notice after a `-1` (at most 50 ms),
-/// and such a failure, with the notice, is logged at DEBUG too. Without
-/// it (a live channel, or `AGISIGHUP=no` in the dialplan), at WARN.
+/// interrupted (a prompt playing, GET DATA waiting) fails with its own
+/// result (`-1`, as a missing prompt does) just before Asterisk's `HANGUP`
+/// notice: the channel waits for the notice after a `-1` (at most 100 ms,
+/// which a failure on a live channel pays in full), and such a failure,
+/// with the notice, is logged at DEBUG too. Without it (a live channel, or
+/// `AGISIGHUP=no` in the dialplan), at WARN. (`EXEC`'s `-1`, a `Dial` the
+/// hangup ended, is a result, not an error.)
 ///
 /// Handlers take a `Channel<TcpStream>`; to test their logic against
 /// [`FakeAsterisk`](crate::testing::FakeAsterisk), write it over any

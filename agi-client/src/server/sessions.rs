@@ -119,14 +119,7 @@ impl Shared {
             )
             .await;
         }
-        // Sessions still running now did not stop when cut (a handler
-        // blocking its thread, or slow to drop): they are counted as cut,
-        // not as finished. A cut session moves from one count to the other
-        // in one step as it gives its slot back: read at once, the two
-        // counts hold it exactly once.
-        let counts = Counts(self.counts.load(SeqCst));
-        let cut = (counts.cut() + counts.active()).min(in_flight);
-        (in_flight - cut, cut)
+        Counts(self.counts.load(SeqCst)).report(in_flight)
     }
 }
 
@@ -150,6 +143,17 @@ impl Counts {
 
     fn cut(self) -> usize {
         (self.0 >> 32) as usize
+    }
+
+    /// Of the `in_flight` sessions the drain started with, how many
+    /// finished and how many were cut. Sessions still running now did not
+    /// stop when cut (a handler blocking its thread, or slow to drop): they
+    /// are counted as cut, not as finished. A cut session moves from one
+    /// count to the other in one step as it gives its slot back: read at
+    /// once, the two counts hold it exactly once.
+    fn report(self, in_flight: usize) -> (usize, usize) {
+        let cut = (self.cut() + self.active()).min(in_flight);
+        (in_flight - cut, cut)
     }
 }
 
@@ -364,27 +368,31 @@ mod tests {
         (Arc::clone(&count), Waker::from(count))
     }
 
+    /// Sessions admitted and dropped through a real `Shared`: the cut ones
+    /// leave the count in flight and join the cut count, the others only
+    /// leave; the report splits the drain's sessions accordingly.
     #[test]
     fn a_cut_session_moves_from_one_count_to_the_other_in_one_step() {
-        let counts = AtomicU64::new(0);
-        for _ in 0..3 {
-            counts.fetch_add(Counts::ONE_ACTIVE, SeqCst);
+        let shared = Arc::new(Shared::new(ServerConfig::default(), Router::new()));
+        let counts = || Counts(shared.counts.load(SeqCst));
+        let mut slots: Vec<Admitted> = (0..4).map(|_| shared.try_admit().unwrap()).collect();
+        assert_eq!((counts().active(), counts().cut()), (4, 0));
+        // One finishes, two are cut; one still runs (it ignored the cut).
+        drop(slots.pop());
+        for mut cut in slots.drain(1..) {
+            cut.cut = true;
+            drop(cut);
         }
-        assert_eq!(Counts(counts.load(SeqCst)).active(), 3);
-        let before = Counts(counts.fetch_add(Counts::CUT_LEAVES, SeqCst));
-        assert_eq!((before.active(), before.cut()), (3, 0));
-        counts.fetch_sub(Counts::ONE_ACTIVE, SeqCst);
-        let now = Counts(counts.load(SeqCst));
-        assert_eq!((now.active(), now.cut()), (1, 1));
-        // The last one in flight, cut: no borrow reaches the cut count.
-        counts.fetch_add(Counts::CUT_LEAVES, SeqCst);
-        let now = Counts(counts.load(SeqCst));
-        assert_eq!((now.active(), now.cut()), (0, 2));
-        // At the limit of the low half too.
-        let full = AtomicU64::new(u64::from(u32::MAX));
-        full.fetch_add(Counts::CUT_LEAVES, SeqCst);
-        let now = Counts(full.load(SeqCst));
-        assert_eq!((now.active(), now.cut()), (u32::MAX as usize - 1, 1));
+        assert_eq!((counts().active(), counts().cut()), (1, 2));
+        assert_eq!(counts().report(4), (1, 3));
+        drop(slots);
+        assert_eq!(counts().report(4), (2, 2));
+        // The last one in flight, cut, and the top of the low half: no
+        // borrow reaches the cut count.
+        let full = Counts(u64::from(u32::MAX) + Counts::CUT_LEAVES);
+        assert_eq!((full.active(), full.cut()), (u32::MAX as usize - 1, 1));
+        let last = Counts(1 + Counts::CUT_LEAVES);
+        assert_eq!((last.active(), last.cut()), (0, 1));
     }
 
     #[test]
