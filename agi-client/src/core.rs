@@ -193,32 +193,16 @@ impl Core {
     /// lines of it per session, for an indirect call per frame).
     pub(crate) fn poll_reply(&mut self, exchange: &mut dyn Steps) -> Result<bool, Error> {
         self.drop_line();
-        // The outcome, once the exchange is over.
-        let mut over: Option<Result<(), Failure>> = None;
-        loop {
+        let over = loop {
             let input = &self.buf[self.start..];
-            // Empty input is the usual case right after writing the command,
-            // and after the reply.
-            let decoded = if input.is_empty() {
-                Ok(Status::Partial)
-            } else {
-                self.frames.decode(input)
+            // Empty input is the usual case right after writing the command.
+            if input.is_empty() {
+                return Ok(false);
+            }
+            let Status::Complete { value, consumed } = self.frames.decode(input)? else {
+                return Ok(false);
             };
-            let (step, consumed) = match (decoded, &over) {
-                (Ok(Status::Complete { value, consumed }), None) => {
-                    (exchange.step(value), consumed)
-                }
-                (Ok(Status::Partial), None) => return Ok(false),
-                (Err(e), None) => return Err(e.into()),
-                (
-                    Ok(Status::Complete {
-                        value: Frame::Hangup,
-                        consumed,
-                    }),
-                    Some(_),
-                ) => (Progress::Hangup, consumed),
-                (_, Some(_)) => break,
-            };
+            let step = exchange.step(value);
             trace_in(&input[..consumed]);
             self.start += consumed;
             match step {
@@ -226,28 +210,25 @@ impl Core {
                 Progress::Interim => {}
                 Progress::Done => {
                     self.in_flight = false;
-                    over = Some(Ok(()));
+                    break Ok(true);
                 }
                 Progress::Failed(failure) => {
                     self.in_flight = false;
                     if failure.is_dead_channel() {
                         self.hung_up = true;
                     }
-                    over = Some(Err(failure));
+                    break Err(failure.into());
                 }
             }
-        }
-        match over {
-            Some(Ok(())) => Ok(true),
-            Some(Err(failure)) => Err(failure.into()),
-            None => Ok(false),
-        }
+        };
+        self.take_notices();
+        over
     }
 
-    /// Consumes the `HANGUP` lines at the front of what is buffered;
-    /// `true` once a hangup is known or something else is buffered (left
-    /// for the next command), `false` while more bytes may bring a notice.
-    #[cfg(feature = "tokio")]
+    /// Consumes the `HANGUP` lines at the front of what is buffered (after
+    /// a reply, Asterisk's notice that the caller hung up); `true` once a
+    /// hangup is known or something else is buffered (left for the next
+    /// command), `false` while more bytes may bring a notice.
     pub(crate) fn take_notices(&mut self) -> bool {
         loop {
             let input = &self.buf[self.start..];
@@ -263,7 +244,9 @@ impl Core {
                     self.start += consumed;
                     self.note_hangup();
                 }
-                Ok(Status::Partial) => return false,
+                // The start of a line: a notice still arriving, unless one
+                // came already.
+                Ok(Status::Partial) => return self.hung_up,
                 _ => return true,
             }
         }

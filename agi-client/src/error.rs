@@ -72,7 +72,7 @@ impl Error {
     /// `true` for a command's `result=-1` failure: what a hangup during the
     /// command gives, as do a missing file and other errors.
     #[cfg(feature = "tokio")]
-    pub(crate) fn is_interrupted(&self) -> bool {
+    pub(crate) fn failed_with_minus_one(&self) -> bool {
         matches!(self, Error::Failure(Failure::Rejected { result: -1, .. }))
     }
 }

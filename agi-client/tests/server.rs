@@ -910,10 +910,13 @@ async fn a_command_dropped_while_awaiting_the_notice_leaves_the_channel_watched(
         // case a slow machine finds both ready).
         tokio::select! {
             biased;
-            _ = tokio::time::sleep(Duration::from_millis(40)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             _ = s.chan.stream_file("beep", agi_proto::EscapeDigits::NONE) => {
                 panic!("the wait for the notice ended before the select's timer");
             }
+        }
+        if let Err(agi_client::Error::Poisoned) = s.chan.noop().await {
+            panic!("the reply came after the select's timer (a loaded machine?)");
         }
         s.chan.exec("Dial", "PJSIP/bob,30").await?;
         s.chan.verbose("done").await
@@ -927,6 +930,7 @@ async fn a_command_dropped_while_awaiting_the_notice_leaves_the_channel_watched(
     // A live channel: no notice follows the `-1`.
     a.expect("STREAM FILE beep \"\"", "200 result=-1 endpos=0\n")
         .await;
+    a.expect("NOOP", "200 result=0\n").await;
     // Four idle periods in flight.
     a.expect_late(
         "EXEC Dial PJSIP/bob,30",
@@ -1050,16 +1054,17 @@ async fn hangup_during_a_handler_is_seen() {
     let router = Router::new().route("call", move |mut s: Session| {
         let tx = tx.clone();
         async move {
+            let started = Instant::now();
             let played = s
                 .chan
                 .stream_file("demo-congrats", agi_proto::EscapeDigits::NONE)
                 .await;
+            let took = started.elapsed();
             let dead = s.chan.is_hung_up();
             let after = s.chan.channel_status().await;
             tx.send((
-                played.is_err(),
-                dead,
-                after.map_err(|e| e.is_dead_channel()),
+                (played.is_err(), dead, after.map_err(|e| e.is_dead_channel())),
+                took,
             ))
             .unwrap();
             Ok::<_, agi_client::Error>(())
@@ -1073,7 +1078,7 @@ async fn hangup_during_a_handler_is_seen() {
     a.expect(played, "200 result=-1 endpos=12000\nHANGUP\n")
         .await;
     a.expect("CHANNEL STATUS", dead).await;
-    assert_eq!(rx.recv().await.unwrap(), (true, true, Err(true)));
+    assert_eq!(rx.recv().await.unwrap().0, (true, true, Err(true)));
 
     // The notice a moment after the reply, in a read of its own.
     let mut a = Asterisk::connect(addr, "call").await;
@@ -1081,22 +1086,24 @@ async fn hangup_during_a_handler_is_seen() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     a.writer.write_all(b"HANGUP\n").await.unwrap();
     a.expect("CHANNEL STATUS", dead).await;
-    assert_eq!(rx.recv().await.unwrap(), (true, true, Err(true)));
+    assert_eq!(rx.recv().await.unwrap().0, (true, true, Err(true)));
 
     // A live channel: no notice comes, and the next command is answered.
     let mut a = Asterisk::connect(addr, "call").await;
     a.expect(played, "200 result=-1 endpos=0\n").await;
     a.expect("CHANNEL STATUS", "200 result=6\n").await;
-    let (failed, dead, after) = rx.recv().await.unwrap();
+    let ((failed, dead, after), _) = rx.recv().await.unwrap();
     assert!(failed && !dead && after.is_ok(), "{after:?}");
 
     // Bytes other than a notice end the wait and stay for the next command
-    // (here, ahead of time, its reply).
+    // (here, ahead of time, its reply). Ended at once, not by the wait's
+    // timer: the bound is the wait's whole length, not a speed target.
     let mut a = Asterisk::connect(addr, "call").await;
     a.expect(played, "200 result=-1 endpos=0\n200 result=4\n")
         .await;
     a.receive("CHANNEL STATUS").await;
-    let (failed, dead, after) = rx.recv().await.unwrap();
+    let ((failed, dead, after), took) = rx.recv().await.unwrap();
     assert!(failed && !dead, "{after:?}");
+    assert!(took < Duration::from_millis(100), "{took:?}");
     assert_eq!(after.ok(), Some(Some(agi_proto::ChannelState::Ring)));
 }

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// What a channel tells its session's server: bit 0 is set while a
 /// command is in flight, bit 1 once a command failed with the caller's
-/// hangup notice beside its reply, the other bits count the commands that
+/// hangup notice beside its reply (and stays set: on a dead channel every
+/// later `-1` is the hangup's too), the other bits count the commands that
 /// ended. (One writer: the channel.)
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
@@ -17,7 +18,7 @@ pub(crate) struct Activity {
 
 impl Activity {
     const IN_FLIGHT: u64 = 1;
-    const HUNG_UP: u64 = 2;
+    const FAILED_BY_HANGUP: u64 = 2;
     const ENDED: u64 = 4;
 
     /// The state word, as above.
@@ -33,7 +34,7 @@ impl Activity {
     /// `true` once a command failed because the caller hung up: its
     /// failure reply (`-1`) came with Asterisk's `HANGUP` notice.
     pub(crate) fn failed_by_hangup(&self) -> bool {
-        self.state() & Self::HUNG_UP != 0
+        self.state() & Self::FAILED_BY_HANGUP != 0
     }
 
     /// A command starts.
@@ -46,20 +47,23 @@ impl Activity {
     fn end(&self) {
         let state = self.state.load(Relaxed);
         let ended = (state & !(Self::ENDED - 1)).wrapping_add(Self::ENDED);
-        self.state.store(ended | state & Self::HUNG_UP, Relaxed);
+        self.state
+            .store(ended | (state & Self::FAILED_BY_HANGUP), Relaxed);
     }
 
     /// A command failed because the caller hung up.
     pub(crate) fn note_failed_by_hangup(&self) {
         self.state
-            .store(self.state.load(Relaxed) | Self::HUNG_UP, Relaxed);
+            .store(self.state.load(Relaxed) | Self::FAILED_BY_HANGUP, Relaxed);
     }
 }
 
 /// Marks a command in flight, holding the channel's record meanwhile (moved
 /// out and back rather than cloned: no reference-count traffic per
 /// command). A command future dropped midway drops this too: the command
-/// ends, and the channel, poisoned, reports no more.
+/// ends, and the channel, poisoned, reports no more. (The wait for a hangup
+/// notice after a `-1` holds a clone instead: dropped then, the channel
+/// stays usable and keeps reporting.)
 pub(crate) struct InFlight(Option<Arc<Activity>>);
 
 impl InFlight {

@@ -22,7 +22,9 @@ use crate::options::Options;
 /// command's `-1`, for Asterisk's `HANGUP` notice (written right after the
 /// reply when the hangup caused it; nothing follows a failure on a live
 /// channel). With the reply acknowledged at once (Linux), the notice comes
-/// within a round trip; elsewhere it may wait for a delayed ACK.
+/// within a round trip. Other systems have no such switch: there the
+/// notice waits for the delayed ACK (about 100 ms on macOS and FreeBSD),
+/// often past this wait, and such a hangup is logged as a failure.
 pub(crate) const NOTICE_WAIT: Duration = Duration::from_millis(100);
 
 /// An async AGI session: the environment Asterisk sent, and a typed async
@@ -37,10 +39,10 @@ pub(crate) const NOTICE_WAIT: Duration = Duration::from_millis(100);
 /// a timeout) leaves its reply unread on the wire, so the channel is
 /// **poisoned**: every later command returns [`Error::Poisoned`] and the
 /// session should be closed. [`Options::command_timeout`] behaves the same.
-/// One exception: in a FastAGI server's session, a command that failed
-/// with `-1` waits briefly for a hangup notice after its reply was read
-/// (see [`Channel::is_hung_up`]); dropped then, it leaves the channel
-/// usable, and its failure unseen.
+/// One exception: in a session of this crate's FastAGI server, a command
+/// that failed with `-1` waits briefly for a hangup notice after its reply
+/// was read (see [`Channel::is_hung_up`]); dropped then, it leaves the
+/// channel usable, and its failure unseen.
 #[derive(Debug)]
 pub struct Channel<S> {
     stream: S,
@@ -203,7 +205,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// cancelled command.
     ///
     /// # Cancel safety
-    /// Not cancel safe: dropping the future poisons the channel.
+    /// Not cancel safe: dropping the future poisons the channel (except
+    /// during the wait after a `-1`: see the type's docs).
     pub async fn send<C: Command>(&mut self, cmd: &C) -> Result<C::Output, Error> {
         // Only encoding and the reply's meaning depend on the command; the
         // round trip is compiled once for all commands.
@@ -213,10 +216,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         // The exchange is lent as `dyn` at each poll rather than kept as
         // one: the future stays `Send` whenever the command is.
         if let Err(e) = std::future::poll_fn(|cx| trip.poll(cx, &mut pending)).await {
-            if e.is_interrupted() && self.activity.is_some() {
+            if e.failed_with_minus_one() && self.activity.is_some() {
                 // Rare, and boxed, the error moved in: the wait's timer does
                 // not enlarge every command's future.
-                return Err(Box::pin(self.interrupted(e)).await);
+                return Err(Box::pin(self.await_hangup_notice(e)).await);
             }
             return Err(e);
         }
@@ -231,7 +234,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// failure (a missing prompt, a `GOSUB` label not found: nothing
     /// follows those). Anything else that arrives ends the wait and stays
     /// for the next command; so does the end of the stream.
-    async fn interrupted(&mut self, e: Error) -> Error {
+    async fn await_hangup_notice(&mut self, e: Error) -> Error {
         if !self.core.is_hung_up() {
             // Asterisk leaves Nagle on: its notice waits in its socket until
             // ours acknowledges the reply, which the kernel would delay by
@@ -276,8 +279,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// Reports each command's start and end to a server's idle timer, and
     /// a failure the caller's hangup caused to its log; `ack_now` makes the
     /// stream acknowledge what it has read at once (see
-    /// [`Channel::interrupted`]).
-    pub(crate) fn serve(&mut self, activity: Arc<Activity>, ack_now: fn(&S)) {
+    /// [`Channel::await_hangup_notice`]).
+    pub(crate) fn attach_server(&mut self, activity: Arc<Activity>, ack_now: fn(&S)) {
         self.activity = Some(activity);
         self.ack_now = Some(ack_now);
     }
@@ -426,7 +429,8 @@ macro_rules! async_methods {
                 /// See [`Channel::send`]; [`Error::is_hangup`] tells when the call is over.
                 ///
                 /// # Cancel safety
-                /// Not cancel safe: dropping the future poisons the channel.
+                /// Not cancel safe: dropping the future poisons the channel
+                /// (except during the wait after a `-1`: see the type's docs).
                 pub async fn $name(&mut self, $($arg: $ty),*) -> Result<$out, Error> {
                     self.send(&$build).await
                 }

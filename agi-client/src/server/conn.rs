@@ -182,7 +182,7 @@ pub(crate) fn run<'a>(
         tracing::debug!(parent: &span, "session starts");
         // The idle watch, and what the channel tells the end-of-session log.
         let (mut idle, activity) = IdleWatch::new(config.idle_timeout);
-        chan.serve(activity, ack_now);
+        chan.attach_server(activity, ack_now);
         // A closure handler runs its synchronous part here, making its
         // future: a panic there is caught and logged in the span too.
         let made =
@@ -223,30 +223,27 @@ pub(crate) fn run<'a>(
         drop(call);
         match ended {
             Ok(Ok(())) => tracing::debug!(parent: &span, "session ends"),
-            Ok(Err(e)) => match hangup_in(&*e) {
-                // A command the hangup interrupted (a prompt playing, GET
-                // DATA waiting) fails with `-1` before Asterisk's `HANGUP`
-                // notice, which the channel waited for: the call ended too.
-                None if idle.activity().failed_by_hangup() && interrupted_in(&*e) => {
+            Ok(Err(e)) => {
+                let hangup = hangup_in(&*e);
+                // The caller hanging up is how most calls end: a handler
+                // that lets that error out (`?` on its next command) has
+                // not failed. Nor has one that lets out the `-1` of a command
+                // the hangup interrupted (a prompt playing, GET DATA
+                // waiting), which Asterisk sends before its `HANGUP` notice
+                // and the channel waited for. A hangup that is not the error
+                // itself but one it wraps is named apart (a `None` field is
+                // left out of the line).
+                if hangup.is_some() || (idle.activity().failed_by_hangup() && minus_one_in(&*e)) {
+                    let wrapped = hangup.filter(|&(_, wrapped)| wrapped);
                     tracing::debug!(
                         parent: &span,
                         error = %e,
+                        hangup = wrapped.map(|(hangup, _)| tracing::field::display(hangup)),
                         "the call ended before the handler did; connection closed"
-                    )
-                }
-                // The caller hanging up is how most calls end: a handler
-                // that lets that error out (`?` on its next command) has
-                // not failed. Named apart when it is not the error itself
-                // but one it wraps (a `None` field is left out of the line).
-                Some((hangup, wrapped)) => tracing::debug!(
-                    parent: &span,
-                    error = %e,
-                    hangup = wrapped.then(|| tracing::field::display(hangup)),
-                    "the call ended before the handler did; connection closed"
-                ),
-                // Bytes that are not AGI in place of a reply are the peer's
-                // doing, and any peer can send them: throttled.
-                None if chain(&*e).any(|e| matches!(e.downcast_ref(), Some(Error::Parse(_)))) => {
+                    );
+                } else if chain(&*e).any(|e| matches!(e.downcast_ref(), Some(Error::Parse(_)))) {
+                    // Bytes that are not AGI in place of a reply are the
+                    // peer's doing, and any peer can send them: throttled.
                     if let Some(suppressed) = warnings.bad_reply.admit() {
                         tracing::warn!(
                             parent: &span,
@@ -255,11 +252,10 @@ pub(crate) fn run<'a>(
                             "the peer sent something that is not AGI; connection closed"
                         );
                     }
+                } else {
+                    tracing::warn!(parent: &span, error = %e, "handler failed; connection closed");
                 }
-                None => {
-                    tracing::warn!(parent: &span, error = %e, "handler failed; connection closed")
-                }
-            },
+            }
             Err(payload) => panicked(&span, payload.as_ref()),
         }
     }
@@ -293,8 +289,11 @@ fn hangup_in<'a>(e: &'a (dyn StdError + 'static)) -> Option<(&'a Error, bool)> {
 /// Whether the handler's error chain holds a command's `-1` failure, the
 /// form a hangup during the command takes.
 #[cold]
-fn interrupted_in(e: &(dyn StdError + 'static)) -> bool {
-    chain(e).any(|e| e.downcast_ref::<Error>().is_some_and(Error::is_interrupted))
+fn minus_one_in(e: &(dyn StdError + 'static)) -> bool {
+    chain(e).any(|e| {
+        e.downcast_ref::<Error>()
+            .is_some_and(Error::failed_with_minus_one)
+    })
 }
 
 /// `e`, its source, that one's source, and so on: the first 32, so that a

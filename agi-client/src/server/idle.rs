@@ -20,7 +20,8 @@ use tokio::time::Sleep;
 use crate::aio::activity::Activity;
 use crate::aio::deadline;
 
-/// One session's idle watch: the activity the channel reports to, what it
+/// One session's idle watch: the activity the channel reports to (kept
+/// with no idle timeout too: the end-of-session log reads it), what it
 /// looked like when the timer was made or last fired, and the timer.
 pub(crate) struct IdleWatch {
     limit: Option<Duration>,
@@ -72,13 +73,13 @@ impl IdleWatch {
     #[inline]
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
         // The usual wake-up: a command in flight and no timer to look at.
+        let Some(limit) = self.limit else {
+            return Poll::Pending;
+        };
         if self.timer.is_none() && Activity::in_flight(self.activity.state()) {
             return Poll::Pending;
         }
-        match self.limit {
-            Some(limit) => self.poll_timer(cx, limit),
-            None => Poll::Pending,
-        }
+        self.poll_timer(cx, limit)
     }
 
     fn poll_timer(&mut self, cx: &mut Context<'_>, limit: Duration) -> Poll<Duration> {
