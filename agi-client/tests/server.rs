@@ -1063,7 +1063,11 @@ async fn hangup_during_a_handler_is_seen() {
             let dead = s.chan.is_hung_up();
             let after = s.chan.channel_status().await;
             tx.send((
-                (played.is_err(), dead, after.map_err(|e| e.is_dead_channel())),
+                (
+                    played.is_err(),
+                    dead,
+                    after.map_err(|e| e.is_dead_channel()),
+                ),
                 took,
             ))
             .unwrap();
