@@ -1092,6 +1092,18 @@ async fn hangup_during_a_handler_is_seen() {
     a.expect("CHANNEL STATUS", dead).await;
     assert_eq!(rx.recv().await.unwrap().0, (true, true, Err(true)));
 
+    // The notice, then the start of the next line, a moment later: the
+    // wait ends with the notice, not when that line is complete (the rest
+    // of it comes after the next command, as a reply would).
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect(played, "200 result=-1 endpos=12000\n").await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    a.writer.write_all(b"HANGUP\n5").await.unwrap();
+    a.expect("CHANNEL STATUS", &dead[1..]).await;
+    let (outcome, took) = rx.recv().await.unwrap();
+    assert_eq!(outcome, (true, true, Err(true)));
+    assert!(took < Duration::from_millis(100), "{took:?}");
+
     // A live channel: no notice comes, and the next command is answered.
     let mut a = Asterisk::connect(addr, "call").await;
     a.expect(played, "200 result=-1 endpos=0\n").await;

@@ -163,9 +163,10 @@ fuzz_target!(|input: &[u8]| {
     } else {
         (servers()[1], SMALL)
     };
-    // The peer closes last, so its ports pile up in TIME_WAIT; Linux reuses
-    // them on loopback (`net.ipv4.tcp_tw_reuse`, 2 by default), and
-    // elsewhere a long run may fail here for want of a port.
+    // The peer's half-close is the first FIN, so its ports pile up in
+    // TIME_WAIT; Linux reuses them on loopback (`net.ipv4.tcp_tw_reuse`, 2
+    // by default), and elsewhere a long run may fail here for want of a
+    // port.
     let mut peer = TcpStream::connect(addr).unwrap();
     peer.set_nodelay(true).unwrap();
     // With an even cut byte, each cut moves on to the next line's start:
@@ -202,7 +203,7 @@ fuzz_target!(|input: &[u8]| {
         Ok(_) => {}
         // A reset: the server closed with bytes of ours unread.
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-        Err(e) => panic!("the server left the connection open for 5 s: {e}"),
+        Err(e) => panic!("the server sent nothing and did not close for 5 s: {e}"),
     }
     let expected = expected(stream.data, limits);
     let tail = |v: &[u8]| String::from_utf8_lossy(&v[v.len().saturating_sub(120)..]).into_owned();

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// What a channel tells its session's server: bit 0 is set while a
-/// command is in flight, bit 1 once a command failed with the caller's
-/// hangup notice beside its reply (and stays set: on a dead channel every
-/// later `-1` is the hangup's too), the other bits count the commands that
-/// ended. (One writer: the channel.)
+/// command is in flight, bit 1 once a command failed with `-1` on a channel
+/// known to be hung up (its notice came before, with or just after the
+/// reply; the bit stays set: on a dead channel every later `-1` is the
+/// hangup's too), the other bits count the commands that ended. (One
+/// writer: the channel.)
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
     state: AtomicU64,

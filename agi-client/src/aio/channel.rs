@@ -23,8 +23,9 @@ use crate::options::Options;
 /// reply when the hangup caused it; nothing follows a failure on a live
 /// channel). With the reply acknowledged at once (Linux), the notice comes
 /// within a round trip. Other systems have no such switch: there the
-/// notice waits for the delayed ACK (about 100 ms on macOS and FreeBSD),
-/// often past this wait, and such a hangup is logged as a failure.
+/// notice waits for the delayed ACK (40 ms on FreeBSD, about 100 ms on
+/// macOS, 200 ms on Windows: past this wait on the last two, and such a
+/// hangup is then logged as a failure).
 pub(crate) const NOTICE_WAIT: Duration = Duration::from_millis(100);
 
 /// An async AGI session: the environment Asterisk sent, and a typed async
@@ -232,8 +233,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// caller's hangup interrupted the command, so that
     /// [`Channel::is_hung_up`] and the server's log tell a hangup from a
     /// failure (a missing prompt, a `GOSUB` label not found: nothing
-    /// follows those). Anything else that arrives ends the wait and stays
-    /// for the next command; so does the end of the stream.
+    /// follows those). Any other line, once complete, ends the wait and
+    /// stays for the next command; so does the end of the stream.
     async fn await_hangup_notice(&mut self, e: Error) -> Error {
         if !self.core.is_hung_up() {
             // Asterisk leaves Nagle on: its notice waits in its socket until

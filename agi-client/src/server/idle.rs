@@ -72,10 +72,11 @@ impl IdleWatch {
     /// are not seen: see `ServerConfig::idle_timeout`.)
     #[inline]
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
-        // The usual wake-up: a command in flight and no timer to look at.
+        // No idle timeout: nothing to watch.
         let Some(limit) = self.limit else {
             return Poll::Pending;
         };
+        // The usual wake-up: a command in flight and no timer to look at.
         if self.timer.is_none() && Activity::in_flight(self.activity.state()) {
             return Poll::Pending;
         }
