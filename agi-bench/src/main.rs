@@ -11,9 +11,12 @@
 //! agi-bench idle ADDR --conns N --pid PID
 //! agi-bench stdio --parallel P --sessions N -- PROGRAM [ARGS…]
 //! agi-bench footprint BASE_PROFILE PROFILE --sessions N
+//! agi-bench env-arrival [--delay-us US] [--rounds N]
+//!                                       how a block written as Asterisk writes it arrives
 //! agi-bench --exit-after SECS …          any of the above, ended after SECS (for PGO training)
 //! ```
 
+mod arrival;
 mod calibrate;
 mod footprint;
 mod load;
@@ -101,6 +104,16 @@ enum Cmd {
         label: String,
         program: PathBuf,
         args: Vec<String>,
+    },
+    /// How the router's environment block arrives when written a line at a
+    /// time with Nagle on, as Asterisk writes it: the first read's bytes,
+    /// the reads in all, and the time the rest took (see `arrival.rs`).
+    EnvArrival {
+        /// Wait this long after the accept before the first read.
+        #[arg(long, default_value_t = 0)]
+        delay_us: u64,
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
     },
     /// Distinct 64-byte lines of code run per session, from two callgrind
     /// profiles (`--dump-instr=yes`) of the same server over N and over 2N
@@ -209,6 +222,25 @@ fn main() {
                 pct(&h, 0.5),
                 pct(&h, 0.99),
                 h.len() as f64 / elapsed.as_secs_f64()
+            );
+        }
+        Cmd::EnvArrival { delay_us, rounds } => {
+            let env = script::Workload::router().env(true);
+            let delay = std::time::Duration::from_micros(delay_us);
+            let arrivals =
+                arrival::run(&env, delay, rounds).unwrap_or_else(|e| panic!("env-arrival: {e}"));
+            let rounds: Vec<String> = arrivals
+                .iter()
+                .map(|a| format!("{}/{}", a.first, a.reads))
+                .collect();
+            let rest_us = arrivals
+                .iter()
+                .map(|a| a.rest.as_secs_f64() * 1e6)
+                .fold(0.0, f64::max);
+            println!(
+                "env-arrival block={}B delay={delay_us}us first_read_bytes/reads: {} rest_max={rest_us:.0}us",
+                env.len(),
+                rounds.join(" ")
             );
         }
         Cmd::Footprint {
