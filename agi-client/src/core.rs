@@ -318,8 +318,8 @@ pub(crate) trait Steps {
 
 /// What a frame did to the exchange.
 pub(crate) enum Progress {
-    /// A `HANGUP` line: the channel is dead (before the reply, or buffered
-    /// after it).
+    /// A `HANGUP` line before the reply: the channel is dead. (Those after
+    /// it are taken by `take_notices`.)
     Hangup,
     /// An interim line; the reply is still to come.
     Interim,

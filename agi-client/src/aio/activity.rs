@@ -46,10 +46,8 @@ impl Activity {
 
     /// The command ended: answered, failed, or its future dropped.
     fn end(&self) {
-        let state = self.state.load(Relaxed);
-        let ended = (state & !(Self::ENDED - 1)).wrapping_add(Self::ENDED);
-        self.state
-            .store(ended | (state & Self::FAILED_BY_HANGUP), Relaxed);
+        let state = self.state.load(Relaxed) & !Self::IN_FLIGHT;
+        self.state.store(state.wrapping_add(Self::ENDED), Relaxed);
     }
 
     /// A command failed because the caller hung up.

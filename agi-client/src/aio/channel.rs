@@ -60,7 +60,7 @@ pub struct Channel<S> {
     activity: Option<Arc<Activity>>,
     /// Set by the FastAGI server: acknowledges at once what the socket has
     /// read (TCP_QUICKACK), before waiting for a hangup notice.
-    ack_now: Option<fn(&S)>,
+    ack_now: fn(&S),
 }
 
 impl Channel<TcpStream> {
@@ -147,7 +147,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
             command_timeout: options.command_timeout,
             timer: None,
             activity: None,
-            ack_now: None,
+            ack_now: |_| {},
         }
     }
 
@@ -217,10 +217,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
         // The exchange is lent as `dyn` at each poll rather than kept as
         // one: the future stays `Send` whenever the command is.
         if let Err(e) = std::future::poll_fn(|cx| trip.poll(cx, &mut pending)).await {
-            if e.failed_with_minus_one() && self.activity.is_some() {
-                // Rare, and boxed, the error moved in: the wait's timer does
-                // not enlarge every command's future.
-                return Err(Box::pin(self.await_hangup_notice(e)).await);
+            if e.failed_with_minus_one() {
+                if let Some(activity) = self.activity.clone() {
+                    // Rare, and boxed, the error moved in: the wait's timer
+                    // does not enlarge every command's future.
+                    return Err(Box::pin(self.await_hangup_notice(activity, e)).await);
+                }
             }
             return Err(e);
         }
@@ -235,18 +237,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// failure (a missing prompt, a `GOSUB` label not found: nothing
     /// follows those). Any other line, once complete, ends the wait and
     /// stays for the next command; so does the end of the stream.
-    async fn await_hangup_notice(&mut self, e: Error) -> Error {
+    async fn await_hangup_notice(&mut self, activity: Arc<Activity>, e: Error) -> Error {
         if !self.core.is_hung_up() {
             // Asterisk leaves Nagle on: its notice waits in its socket until
             // ours acknowledges the reply, which the kernel would delay by
             // 40 ms or more, as it expects a command to carry the ACK.
-            if let Some(ack_now) = self.ack_now {
-                ack_now(&self.stream);
-            }
+            (self.ack_now)(&self.stream);
             // Counted as a command in flight: the session waits on Asterisk.
             // A clone, not the channel's record: a caller that drops this
             // future midway (a `select!`) keeps a channel that still reports.
-            let in_flight = self.activity.clone().map(InFlight::start);
+            let in_flight = InFlight::start(Arc::clone(&activity));
             let notice = async {
                 while !self.core.take_notices() {
                     if std::future::poll_fn(|cx| self.poll_fill(cx)).await.is_err() {
@@ -258,10 +258,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
             let _ = tokio::time::timeout(NOTICE_WAIT, notice).await;
             drop(in_flight);
         }
-        if let Some(activity) = &self.activity {
-            if self.core.is_hung_up() {
-                activity.note_failed_by_hangup();
-            }
+        if self.core.is_hung_up() {
+            activity.note_failed_by_hangup();
         }
         e
     }
@@ -283,7 +281,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// [`Channel::await_hangup_notice`]).
     pub(crate) fn attach_server(&mut self, activity: Arc<Activity>, ack_now: fn(&S)) {
         self.activity = Some(activity);
-        self.ack_now = Some(ack_now);
+        self.ack_now = ack_now;
     }
 
     /// Starts the command deadline, if there is one. The timer stays set

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::task::Poll;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use tracing::Instrument;
 use super::idle::IdleWatch;
 use super::router::{Session, split_script};
 use super::sessions::Shared;
+use crate::aio::activity::Activity;
 use crate::aio::{Channel, deadline};
 use crate::error::Error;
 
@@ -180,9 +182,13 @@ pub(crate) fn run<'a>(
         // Events name the span as parent rather than entering it: without a
         // subscriber that is one level check, not an enter and an exit.
         tracing::debug!(parent: &span, "session starts");
-        // The idle watch, and what the channel tells the end-of-session log.
-        let (mut idle, activity) = IdleWatch::new(config.idle_timeout);
-        chan.attach_server(activity, ack_now);
+        // What the channel reports of its commands: to the idle watch, and
+        // to the end-of-session log.
+        let activity = Arc::new(Activity::default());
+        let mut idle = config
+            .idle_timeout
+            .map(|limit| IdleWatch::new(limit, Arc::clone(&activity)));
+        chan.attach_server(Arc::clone(&activity), ack_now);
         // A closure handler runs its synchronous part here, making its
         // future: a panic there is caught and logged in the span too.
         let made =
@@ -207,9 +213,11 @@ pub(crate) fn run<'a>(
                 Ok(Poll::Pending) => {}
                 Err(payload) => return Poll::Ready(Err(payload)),
             }
-            if let Poll::Ready(limit) = idle.poll_expired(cx) {
-                let e = format!("no command for {limit:?} (idle timeout)");
-                return Poll::Ready(Ok(Err(e.into())));
+            if let Some(idle) = &mut idle {
+                if let Poll::Ready(limit) = idle.poll_expired(cx) {
+                    let e = format!("no command for {limit:?} (idle timeout)");
+                    return Poll::Ready(Ok(Err(e.into())));
+                }
             }
             if let Some((after, sleep)) = &mut limit {
                 if deadline::poll_expired(sleep.as_mut(), cx).is_ready() {
@@ -233,7 +241,9 @@ pub(crate) fn run<'a>(
                 // and the channel waited for. A hangup that is not the error
                 // itself but one it wraps is named apart (a `None` field is
                 // left out of the line).
-                if hangup.is_some() || (idle.activity().failed_by_hangup() && minus_one_in(&*e)) {
+                let failed_by_hangup =
+                    activity.failed_by_hangup() && errors_in(&*e).any(Error::failed_with_minus_one);
+                if hangup.is_some() || failed_by_hangup {
                     let wrapped = hangup.filter(|&(_, wrapped)| wrapped);
                     tracing::debug!(
                         parent: &span,
@@ -241,7 +251,7 @@ pub(crate) fn run<'a>(
                         hangup = wrapped.map(|(hangup, _)| tracing::field::display(hangup)),
                         "the call ended before the handler did; connection closed"
                     );
-                } else if chain(&*e).any(|e| matches!(e.downcast_ref(), Some(Error::Parse(_)))) {
+                } else if errors_in(&*e).any(|e| matches!(e, Error::Parse(_))) {
                     // Bytes that are not AGI in place of a reply are the
                     // peer's doing, and any peer can send them: throttled.
                     if let Some(suppressed) = warnings.bad_reply.admit() {
@@ -286,14 +296,9 @@ fn hangup_in<'a>(e: &'a (dyn StdError + 'static)) -> Option<(&'a Error, bool)> {
     })
 }
 
-/// Whether the handler's error chain holds a command's `-1` failure, the
-/// form a hangup during the command takes.
-#[cold]
-fn minus_one_in(e: &(dyn StdError + 'static)) -> bool {
-    chain(e).any(|e| {
-        e.downcast_ref::<Error>()
-            .is_some_and(Error::failed_with_minus_one)
-    })
+/// The channel's errors in a handler's error chain.
+fn errors_in<'a>(e: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a Error> {
+    chain(e).filter_map(|e| e.downcast_ref::<Error>())
 }
 
 /// `e`, its source, that one's source, and so on: the first 32, so that a

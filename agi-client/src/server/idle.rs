@@ -20,11 +20,10 @@ use tokio::time::Sleep;
 use crate::aio::activity::Activity;
 use crate::aio::deadline;
 
-/// One session's idle watch: the activity the channel reports to (kept
-/// with no idle timeout too: the end-of-session log reads it), what it
+/// One session's idle watch: the activity the channel reports to, what it
 /// looked like when the timer was made or last fired, and the timer.
 pub(crate) struct IdleWatch {
-    limit: Option<Duration>,
+    limit: Duration,
     activity: Arc<Activity>,
     seen: u64,
     /// Made only while the handler waits with no command in flight, and
@@ -39,23 +38,15 @@ pub(crate) struct IdleWatch {
 
 impl IdleWatch {
     /// A watch for `limit` (at least 1 ms: a zero period would re-arm a
-    /// timer that fires at once; `None` never fires), and the activity
-    /// record to give the channel.
-    pub(crate) fn new(limit: Option<Duration>) -> (Self, Arc<Activity>) {
-        let activity = Arc::new(Activity::default());
-        let watch = IdleWatch {
-            limit: limit.map(|limit| limit.max(Duration::from_millis(1))),
-            activity: Arc::clone(&activity),
+    /// timer that fires at once) over the channel's activity record.
+    pub(crate) fn new(limit: Duration, activity: Arc<Activity>) -> Self {
+        IdleWatch {
+            limit: limit.max(Duration::from_millis(1)),
+            activity,
             seen: 0,
             timer: None,
             armed: false,
-        };
-        (watch, activity)
-    }
-
-    /// The channel's activity record, which outlives the channel.
-    pub(crate) fn activity(&self) -> &Activity {
-        &self.activity
+        }
     }
 
     /// `Ready` once a whole period passed with no command in flight and
@@ -72,18 +63,14 @@ impl IdleWatch {
     /// are not seen: see `ServerConfig::idle_timeout`.)
     #[inline]
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
-        // No idle timeout: nothing to watch.
-        let Some(limit) = self.limit else {
-            return Poll::Pending;
-        };
         // The usual wake-up: a command in flight and no timer to look at.
         if self.timer.is_none() && Activity::in_flight(self.activity.state()) {
             return Poll::Pending;
         }
-        self.poll_timer(cx, limit)
+        self.poll_timer(cx)
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>, limit: Duration) -> Poll<Duration> {
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
         loop {
             let Some(sleep) = &mut self.timer else {
                 let state = self.activity.state();
@@ -92,7 +79,7 @@ impl IdleWatch {
                 }
                 self.seen = state;
                 self.armed = false;
-                self.timer = Some(Box::pin(tokio::time::sleep(limit)));
+                self.timer = Some(Box::pin(tokio::time::sleep(self.limit)));
                 continue;
             };
             if self.armed && !sleep.is_elapsed() {
@@ -105,7 +92,7 @@ impl IdleWatch {
             self.armed = false;
             let state = self.activity.state();
             if state == self.seen && !Activity::in_flight(state) {
-                return Poll::Ready(limit);
+                return Poll::Ready(self.limit);
             }
             if Activity::in_flight(state) {
                 // Its end comes within a poll of the handler, and the next
@@ -114,7 +101,7 @@ impl IdleWatch {
                 return Poll::Pending;
             }
             self.seen = state;
-            sleep.as_mut().reset(deadline::from_now(limit));
+            sleep.as_mut().reset(deadline::from_now(self.limit));
         }
     }
 }

@@ -699,7 +699,10 @@ fn refusal<C: Command>(cmd: &C) -> EncodeError {
     let mut buf = Vec::new();
     match encode_command(cmd, &Limits::default(), &mut buf) {
         Ok(()) => panic!("sent, not refused: {}", String::from_utf8_lossy(&buf)),
-        Err(e) => e,
+        Err(e) => {
+            assert!(buf.is_empty(), "a refused command writes nothing");
+            e
+        }
     }
 }
 
