@@ -37,10 +37,11 @@ for round in $(seq "$rounds"); do
     start raw 4602 "$bench" serve-raw 127.0.0.1:4602
     start lib 4601 "$bench" serve-lib 127.0.0.1:4601
     start example 4603 "$router" --listen 127.0.0.1:4603
-    # The third case sends the environment block in two pieces, as from an
-    # Asterisk across a network (its first line, then the rest a round trip
-    # later): a server finds it incomplete at accept and waits for the rest
-    # (the library under its deadline).
+    # The third case sends the environment block in two pieces (its first
+    # line, then the rest a turn of the generator's loop later), as a real
+    # Asterisk's block arrives (`agi-bench env-arrival`): a server finds it
+    # incomplete at accept and waits for the rest (the library under its
+    # deadline).
     for case in router chatty router/env-split; do
         workload=${case%/*} more=() suffix=
         [ "$case" = router/env-split ] && more=(--env-split) suffix=/env-split
@@ -137,9 +138,10 @@ for workload in router chatty; do
         if [ $workload = router ]; then paired $workload $conns serve-chan serve-chan; fi
     done
 done
-# The environment block in two pieces, as from an Asterisk across a network
-# (its first line, then the rest a round trip later): the server finds it
-# incomplete at accept and waits for the rest under its deadline.
+# The environment block in two pieces, as a real Asterisk's arrives (its
+# first line, then the rest a turn of the generator's loop later): the
+# server finds it incomplete at accept and waits for the rest under its
+# deadline.
 for conns in 16 256 1024; do
     paired router $conns agi-client/env-split serve-lib --env-split
 done

@@ -9,8 +9,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-/// One round: bytes in the first (non-blocking) read, reads in all, and
-/// the time from the first read to the block's end.
+/// One round: bytes in the first (non-blocking) read, the reads that
+/// brought bytes, and the time from the first read to the block's end.
 pub struct Arrival {
     pub first: usize,
     pub reads: usize,
@@ -51,7 +51,8 @@ pub fn run(env: &[u8], delay: Duration, rounds: usize) -> std::io::Result<Vec<Ar
         };
         conn.set_nonblocking(false)?;
         let started = Instant::now();
-        let (mut total, mut reads) = (first, 1);
+        // Reads that brought bytes: an empty first one is not counted.
+        let (mut total, mut reads) = (first, usize::from(first > 0));
         while !buf[..total].ends_with(b"\n\n") {
             let n = conn.read(&mut buf[total..])?;
             if n == 0 {

@@ -34,13 +34,14 @@ fn histogram() -> Histogram<u64> {
 /// How the environment block reaches the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvArrival {
-    /// Whole, right after the connection is up: Asterisk on the same host.
+    /// Whole, in one write, right after the connection is up: the best
+    /// case for a server.
     AtOnce,
     /// The first line at once, the rest a turn of the load generator's
-    /// event loop later: Asterisk across a network, which writes the block
-    /// a line at a time and whose Nagle holds the rest until the first line
-    /// is acknowledged, a round trip later. The server then finds the block
-    /// incomplete when it accepts the connection.
+    /// event loop later: the server finds the block incomplete when it
+    /// accepts the connection, as with Asterisk, which writes the block a
+    /// line at a time with Nagle on, on the same host too (see
+    /// `agi-bench env-arrival`).
     Split,
 }
 

@@ -79,8 +79,8 @@ enum Cmd {
         #[arg(long, default_value = "server")]
         label: String,
         /// Send the environment's first line at once and the rest a turn of
-        /// the event loop later, as Asterisk across a network does (the
-        /// server then finds the block incomplete when it accepts).
+        /// the event loop later: the server finds the block incomplete when
+        /// it accepts, as with a real Asterisk (see `env-arrival`).
         #[arg(long)]
         env_split: bool,
     },
@@ -229,7 +229,7 @@ fn main() {
             let delay = std::time::Duration::from_micros(delay_us);
             let arrivals =
                 arrival::run(&env, delay, rounds).unwrap_or_else(|e| panic!("env-arrival: {e}"));
-            let rounds: Vec<String> = arrivals
+            let shown: Vec<String> = arrivals
                 .iter()
                 .map(|a| format!("{}/{}", a.first, a.reads))
                 .collect();
@@ -240,7 +240,7 @@ fn main() {
             println!(
                 "env-arrival block={}B delay={delay_us}us first_read_bytes/reads: {} rest_max={rest_us:.0}us",
                 env.len(),
-                rounds.join(" ")
+                shown.join(" ")
             );
         }
         Cmd::Footprint {
