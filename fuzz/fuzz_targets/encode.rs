@@ -138,6 +138,8 @@ impl Visit for Check {
     where
         C::Output: Debug,
     {
+        // Every command once, in the reference's order.
+        assert_eq!(C::NAME, ALL[self.visited].name, "command {}", self.visited);
         self.visited += 1;
         let _ = self.line(command);
     }

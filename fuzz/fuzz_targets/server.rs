@@ -14,9 +14,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use agi_client::aio;
 use agi_client::server::{Router, Server, ServerConfig, Session};
-use agi_client::{Options, aio};
-use agi_fuzz::Stream;
+use agi_fuzz::{Stream, options};
 use agi_proto::command::{
     Answer, ChannelStatus, DatabaseGet, Exec, GetData, GetVariable, Hangup, RecordFile,
     SetVariable, SpeechRecognize, StreamFile, Verbose, WaitForDigit,
@@ -24,7 +24,6 @@ use agi_proto::command::{
 use agi_proto::{EscapeDigits, Limits};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::runtime::Runtime;
 
 /// The longest the peer's reads may wait once it has sent everything and
 /// half-closed. Nothing the server does then waits on a timer but the wait
@@ -84,24 +83,9 @@ async fn handler(mut s: Session) -> Result<(), agi_client::Error> {
     script(&mut s.chan).await
 }
 
-fn options(limits: Limits) -> Options {
-    Options {
-        limits,
-        handle_sighup: false,
-        ..Options::default()
-    }
-}
-
 /// What the script writes through a plain channel over `data` in memory.
 fn expected(data: &[u8], limits: Limits) -> Vec<u8> {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-    });
-    runtime.block_on(async {
+    agi_fuzz::runtime().block_on(async {
         let stream = tokio::io::join(data, Vec::new());
         match aio::Channel::with_options(stream, options(limits)).await {
             Err(_) => Vec::new(),

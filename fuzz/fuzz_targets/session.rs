@@ -10,7 +10,6 @@ use std::fmt::Debug;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use agi_client::{Error, Options, aio, sync};
@@ -23,11 +22,7 @@ use tokio::runtime::Runtime;
 
 fuzz_target!(|input: &[u8]| {
     let stream = Stream::split(input);
-    let options = Options {
-        limits: stream.limits,
-        handle_sighup: false,
-        ..Options::default()
-    };
+    let options = agi_fuzz::options(stream.limits);
     let blocking = run_sync(&stream, options);
     let not_blocking = run_async(&stream, options);
     assert_eq!(blocking.env, not_blocking.env, "the environments differ");
@@ -96,20 +91,20 @@ fn run_sync(stream: &Stream<'_>, options: Options) -> Record {
 }
 
 fn run_async(stream: &Stream<'_>, options: Options) -> Record {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a runtime")
-    });
+    let runtime = agi_fuzz::runtime();
     let written = Written::default();
     let duplex = Duplex {
         pieces: Pieces::new(stream, true),
         written: written.clone(),
     };
     match runtime.block_on(aio::Channel::with_options(duplex, options)) {
-        Err(e) => Record::new(shown::<()>(Err(e))),
+        Err(e) => {
+            assert!(
+                written.0.borrow().is_empty(),
+                "wrote before the environment"
+            );
+            Record::new(shown::<()>(Err(e)))
+        }
         Ok(mut channel) => {
             let mut run = AsyncRun {
                 record: Record::new(format!("{:?}", channel.env())),

@@ -2,8 +2,10 @@
 //! a stream, and one call per AGI command with arguments from the input.
 
 use std::fmt::Debug;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use agi_client::Options;
 use agi_proto::command::{
     Answer, AsyncAgiBreak, ChannelStatus, ControlStreamFile, DatabaseDel, DatabaseDelTree,
     DatabaseGet, DatabasePut, Exec, GetData, GetFullVariable, GetOption, GetVariable, Gosub,
@@ -15,6 +17,7 @@ use agi_proto::command::{
 };
 use agi_proto::{Command, Digit, EscapeDigits, Limits};
 use arbitrary::Arbitrary;
+use tokio::runtime::Runtime;
 
 /// A decoder's input: its limits, where the bytes are cut, the bytes.
 #[derive(Debug)]
@@ -68,6 +71,40 @@ impl<'a> Stream<'a> {
     pub fn ends(&self) -> impl Iterator<Item = usize> + '_ {
         self.cuts.iter().copied().chain([self.data.len()])
     }
+
+    /// `run` over the stream arriving whole, then in its pieces (given the
+    /// ends of the pieces): the two results must agree (`what` names them
+    /// when they do not). The first is returned.
+    pub fn same_however_cut<T: PartialEq + Debug>(
+        &self,
+        what: &str,
+        run: impl Fn(&[usize]) -> T,
+    ) -> T {
+        let whole = run(&[self.data.len()]);
+        let cut = run(&self.ends().collect::<Vec<_>>());
+        assert_eq!(whole, cut, "the cuts changed {what}");
+        whole
+    }
+}
+
+/// A client's options with `limits`, and SIGHUP left alone.
+pub fn options(limits: Limits) -> Options {
+    Options {
+        limits,
+        handle_sighup: false,
+        ..Options::default()
+    }
+}
+
+/// One current-thread runtime (with timers) for the fuzzing thread.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime")
+    })
 }
 
 /// The arguments every command is built from.
