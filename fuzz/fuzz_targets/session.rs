@@ -71,13 +71,7 @@ fn run_sync(stream: &Stream<'_>, options: Options) -> Record {
     let reader = Pieces::new(stream, false);
     let written = Written::default();
     match sync::Channel::with_options(reader, written.clone(), options) {
-        Err(e) => {
-            assert!(
-                written.0.borrow().is_empty(),
-                "wrote before the environment"
-            );
-            Record::new(shown::<()>(Err(e)))
-        }
+        Err(e) => no_env(&written, e),
         Ok(mut channel) => {
             let mut run = SyncRun {
                 record: Record::new(format!("{:?}", channel.env())),
@@ -90,6 +84,15 @@ fn run_sync(stream: &Stream<'_>, options: Options) -> Record {
     }
 }
 
+/// A client whose environment failed: it must have written nothing.
+fn no_env(written: &Written, e: Error) -> Record {
+    assert!(
+        written.0.borrow().is_empty(),
+        "wrote before the environment"
+    );
+    Record::new(shown::<()>(Err(e)))
+}
+
 fn run_async(stream: &Stream<'_>, options: Options) -> Record {
     let runtime = agi_fuzz::runtime();
     let written = Written::default();
@@ -98,13 +101,7 @@ fn run_async(stream: &Stream<'_>, options: Options) -> Record {
         written: written.clone(),
     };
     match runtime.block_on(aio::Channel::with_options(duplex, options)) {
-        Err(e) => {
-            assert!(
-                written.0.borrow().is_empty(),
-                "wrote before the environment"
-            );
-            Record::new(shown::<()>(Err(e)))
-        }
+        Err(e) => no_env(&written, e),
         Ok(mut channel) => {
             let mut run = AsyncRun {
                 record: Record::new(format!("{:?}", channel.env())),
