@@ -328,7 +328,9 @@ impl EnvDecoder {
     }
 
     /// Parses the block at the start of `buf`, which must begin with the
-    /// same bytes as in the previous call.
+    /// same bytes as in the previous call. A buffer shorter than the one
+    /// before a `Partial`, which breaks that rule (a decoder reused for
+    /// another stream), starts the block over instead of panicking.
     ///
     /// # Errors
     /// [`ParseErrorKind::NotEnvironment`] when the first line is not an
@@ -336,6 +338,9 @@ impl EnvDecoder {
     /// [`ParseErrorKind::LineTooLong`] or [`ParseErrorKind::BlockTooLong`]
     /// past the limits.
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Env<'b>>, ParseError> {
+        if buf.len() < self.scanned {
+            *self = EnvDecoder::new(self.limits);
+        }
         if self.scanned == 0 {
             let head = &buf[..buf.len().min(4)];
             if !b"agi_".starts_with(head) {

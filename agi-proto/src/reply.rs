@@ -373,7 +373,9 @@ impl FrameDecoder {
     }
 
     /// Parses the frame at the start of `buf`, which must begin with the
-    /// same bytes as in the previous call.
+    /// same bytes as in the previous call. A buffer shorter than the one
+    /// before a `Partial`, which breaks that rule (a decoder reused for
+    /// another stream), starts the frame over instead of panicking.
     ///
     /// # Errors
     /// A [`ParseError`] naming the problem and its offset; the decoder is
@@ -387,11 +389,22 @@ impl FrameDecoder {
                 return Ok(done);
             }
         }
+        if buf.len() < self.resume_at() {
+            self.reset();
+        }
         let result = self.decode_inner(buf);
         if !matches!(result, Ok(Status::Partial)) {
             self.reset();
         }
         result
+    }
+
+    /// How far the previous calls read: the least the next buffer holds.
+    fn resume_at(&self) -> usize {
+        match self.pending {
+            Some(Pending::Block { next, .. } | Pending::Data { next, .. }) => next,
+            None => self.searched,
+        }
     }
 
     fn decode_inner<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {

@@ -265,6 +265,26 @@ proptest! {
         prop_assert_eq!(outcome(&cuts), outcome(&[]));
     }
 
+    /// Prefixes of a block in any order, shorter ones included (which
+    /// breaks the decoder's rule, as a decoder reused for another stream
+    /// does): each call reads what a new decoder reads, and none panics.
+    #[test]
+    fn any_prefix_in_any_order_reads_as_new(
+        ends in proptest::collection::vec(0..=STANDARD.len(), 1..10),
+        max_line in prop::sample::select(vec![16usize, 40, 1024]),
+    ) {
+        let limits = Limits { max_line, ..Limits::default() };
+        let read = |d: &mut EnvDecoder, buf: &[u8]| match d.decode(buf) {
+            Ok(status) => format!("{status:?}"),
+            Err(e) => format!("{:?} at {}", e.kind, e.offset),
+        };
+        let mut d = EnvDecoder::new(limits);
+        for end in ends {
+            let buf = &STANDARD[..end];
+            prop_assert_eq!(read(&mut d, buf), read(&mut EnvDecoder::new(limits), buf));
+        }
+    }
+
     #[test]
     fn split_anywhere_same_result(cuts in proptest::collection::vec(0..STANDARD.len(), 0..6)) {
         let mut cuts = cuts;

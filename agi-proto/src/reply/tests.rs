@@ -385,6 +385,30 @@ proptest! {
         prop_assert_eq!(outcomes_of(&stream, &cuts(cut_points, stream.len()), limits), outcomes_of(&stream, &[], limits));
     }
 
+    /// Prefixes of a stream in any order, shorter ones included (which
+    /// breaks the decoder's rule, as a decoder reused for another stream
+    /// does): each call reads what a new decoder reads, and none panics.
+    #[test]
+    fn any_prefix_in_any_order_reads_as_new(
+        pieces in proptest::collection::vec(prop::sample::select(vec![
+            &b"200 result="[..], b"HANGUP", b"520-", b"520 End", b"1", b" ", b"(", b")", b"x", b"\n",
+        ]), 0..16),
+        ends in proptest::collection::vec(any::<usize>(), 1..10),
+        (max_line, max_block) in (4usize..64, 8usize..128),
+    ) {
+        let stream = pieces.concat();
+        let limits = Limits { max_line, max_block, ..Limits::default() };
+        let read = |d: &mut FrameDecoder, buf: &[u8]| match d.decode(buf) {
+            Ok(status) => format!("{status:?}"),
+            Err(e) => format!("{:?} at {}", e.kind, e.offset),
+        };
+        let mut d = FrameDecoder::new(limits);
+        for end in ends {
+            let buf = &stream[..end % (stream.len() + 1)];
+            prop_assert_eq!(read(&mut d, buf), read(&mut FrameDecoder::new(limits), buf));
+        }
+    }
+
     #[test]
     fn split_stream_same_frames(cut_points in proptest::collection::vec(any::<usize>(), 0..8)) {
         let stream: &[u8] = b"200 result=1 (a b)\nHANGUP\n100 result=0 Trying...\n520-x\ny\n520 End of proper usage.\n200 result= (timeout)\n";
