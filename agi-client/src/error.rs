@@ -17,9 +17,9 @@ use agi_proto::{EncodeError, Failure, ParseError};
 /// (`511`, or [`Error::HungUp`] once Asterisk closed the session), and
 /// `is_hung_up()` on the channel turns true once the notice has arrived.
 /// In a session of this crate's FastAGI server the channel waits for that
-/// notice after a `-1` (at most 100 ms; Asterisk writes it right after the
-/// reply), so there `is_hung_up()` tells the two apart when the command
-/// returns, unless the notice came later still or the command's future was
+/// notice after a `-1` (at most `ServerConfig::hangup_notice_wait`, 100 ms
+/// by default; Asterisk writes it right after the reply), so there
+/// `is_hung_up()` tells the two apart when the command returns, unless the notice came later still or the command's future was
 /// dropped during the wait.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -1015,6 +1015,7 @@ fn server_config_defaults() {
     assert_eq!(config.session_timeout, None);
     assert_eq!(config.keepalive, Some(Duration::from_secs(60)));
     assert_eq!(config.shutdown_grace, Duration::from_secs(30));
+    assert_eq!(config.hangup_notice_wait, Duration::from_millis(100));
     assert_eq!(config.session.env_timeout, Some(Duration::from_secs(10)));
     assert_eq!(config.session.command_timeout, None);
     assert!(!config.session.handle_sighup);
@@ -1122,4 +1123,50 @@ async fn hangup_during_a_handler_is_seen() {
     assert!(failed && !dead, "{after:?}");
     assert!(took < Duration::from_millis(100), "{took:?}");
     assert_eq!(after.ok(), Some(Some(agi_proto::ChannelState::Ring)));
+}
+
+/// `hangup_notice_wait` bounds the wait after a `-1`: a live channel's
+/// failure pays it in full, and with zero a notice that comes later is not
+/// waited for. (Lower bounds only: a loaded machine makes waits longer,
+/// never shorter.)
+#[tokio::test]
+async fn hangup_notice_wait_is_the_servers_to_choose() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let router = Router::new().route("call", move |mut s: Session| {
+        let tx = tx.clone();
+        async move {
+            let started = Instant::now();
+            let played = s
+                .chan
+                .stream_file("missing", agi_proto::EscapeDigits::NONE)
+                .await;
+            let _ = tx.send((played.is_err(), s.chan.is_hung_up(), started.elapsed()));
+            s.chan.noop().await
+        }
+    });
+    let played = "STREAM FILE missing \"\"";
+
+    // A live channel: no notice comes, and the failure waits 400 ms.
+    let waits = |wait| ServerConfig {
+        hangup_notice_wait: wait,
+        ..config()
+    };
+    let (addr, _stop, _task) = start(waits(Duration::from_millis(400)), router.clone()).await;
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect(played, "200 result=-1 endpos=0\n").await;
+    a.expect("NOOP", "200 result=0\n").await;
+    let (failed, dead, took) = rx.recv().await.unwrap();
+    assert!(failed && !dead);
+    assert!(took >= Duration::from_millis(400), "{took:?}");
+
+    // No wait: a notice 300 ms after the reply comes after the command
+    // returned, and the next command reads it.
+    let (addr, _stop, _task) = start(waits(Duration::ZERO), router).await;
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect(played, "200 result=-1 endpos=0\n").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.writer.write_all(b"HANGUP\n").await.unwrap();
+    a.expect("NOOP", "200 result=0\n").await;
+    let (failed, dead, _) = rx.recv().await.unwrap();
+    assert!(failed && !dead, "the command waited for the notice");
 }

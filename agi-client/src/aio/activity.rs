@@ -5,22 +5,39 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 /// What a channel tells its session's server: bit 0 is set while a
 /// command is in flight, bit 1 once a command failed with `-1` on a channel
 /// known to be hung up (its notice came before, with or just after the
 /// reply; the bit stays set: on a dead channel every later `-1` is the
 /// hangup's too), the other bits count the commands that ended. (One
-/// writer: the channel.)
-#[derive(Debug, Default)]
+/// writer: the channel.) It also carries the server's one setting for the
+/// channel: how long to wait for that notice.
+#[derive(Debug)]
 pub(crate) struct Activity {
     state: AtomicU64,
+    notice_wait: Duration,
 }
 
 impl Activity {
     const IN_FLIGHT: u64 = 1;
     const FAILED_BY_HANGUP: u64 = 2;
     const ENDED: u64 = 4;
+
+    /// A record for a channel that waits up to `notice_wait` for the
+    /// `HANGUP` notice after a `-1` (`ServerConfig::hangup_notice_wait`).
+    pub(crate) fn new(notice_wait: Duration) -> Self {
+        Activity {
+            state: AtomicU64::new(0),
+            notice_wait,
+        }
+    }
+
+    /// How long the channel waits for the notice after a `-1`.
+    pub(crate) fn notice_wait(&self) -> Duration {
+        self.notice_wait
+    }
 
     /// The state word, as above.
     pub(crate) fn state(&self) -> u64 {

@@ -18,16 +18,6 @@ use crate::core::{Core, Pending, Steps};
 use crate::error::Error;
 use crate::options::Options;
 
-/// How long a session of this crate's FastAGI server waits, after a
-/// command's `-1`, for Asterisk's `HANGUP` notice (written right after the
-/// reply when the hangup caused it; nothing follows a failure on a live
-/// channel). With the reply acknowledged at once (Linux), the notice comes
-/// within a round trip. Other systems have no such switch: there the
-/// notice waits for the delayed ACK (40 ms on FreeBSD, about 100 ms on
-/// macOS, 200 ms on Windows: past this wait on the last two, and such a
-/// hangup is then logged as a failure).
-pub(crate) const NOTICE_WAIT: Duration = Duration::from_millis(100);
-
 /// An async AGI session: the environment Asterisk sent, and a typed async
 /// method per command.
 ///
@@ -188,7 +178,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     /// it reads `true` after the first refused command. In a session of
     /// this crate's FastAGI server, a command that fails with `-1` returns
     /// after the notice that follows such a failure when the hangup caused
-    /// it, or after at most 100 ms without one (see [`Error`]).
+    /// it, or after at most `ServerConfig::hangup_notice_wait` (100 ms by
+    /// default) without one (see [`Error`]).
     pub fn is_hung_up(&self) -> bool {
         self.core.is_hung_up()
     }
@@ -230,7 +221,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
     }
 
     /// After a command's `-1` in a session of this crate's FastAGI server:
-    /// unless the hangup is known already, waits up to [`NOTICE_WAIT`] for
+    /// unless the hangup is known already, waits up to the server's
+    /// `hangup_notice_wait` for
     /// the `HANGUP` notice Asterisk writes right after that reply when the
     /// caller's hangup interrupted the command, so that
     /// [`Channel::is_hung_up`] and the server's log tell a hangup from a
@@ -255,7 +247,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
                     }
                 }
             };
-            let _ = tokio::time::timeout(NOTICE_WAIT, notice).await;
+            let _ = tokio::time::timeout(activity.notice_wait(), notice).await;
             drop(in_flight);
         }
         if self.core.is_hung_up() {

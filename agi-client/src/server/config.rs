@@ -89,6 +89,20 @@ pub struct ServerConfig {
     /// How long sessions in flight may finish after shutdown starts.
     /// Default 30 s.
     pub shutdown_grace: Duration,
+    /// How long a command that failed with `-1` waits for Asterisk's
+    /// `HANGUP` notice before it returns. Asterisk answers a command the
+    /// caller's hangup interrupted (a prompt playing, GET DATA waiting) with
+    /// `-1` and writes its notice right after; a failure on a live channel
+    /// (a missing prompt) gives the same `-1` and nothing after it, so it
+    /// pays this wait in full. The notice tells the two apart for
+    /// [`Channel::is_hung_up`](crate::aio::Channel::is_hung_up) and for the
+    /// session's log (a hangup at DEBUG, not a handler failure at WARN).
+    /// On Linux the server acknowledges the reply at once and the notice
+    /// comes within a round trip; other systems delay that ACK (40 ms on
+    /// FreeBSD, about 100 ms on macOS, 200 ms on Windows), so raise this
+    /// there to tell a hangup apart. Zero reads only what has already
+    /// arrived. Default 100 ms.
+    pub hangup_notice_wait: Duration,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +121,7 @@ impl Default for ServerConfig {
             session_timeout: None,
             keepalive: Some(Duration::from_secs(60)),
             shutdown_grace: Duration::from_secs(30),
+            hangup_notice_wait: Duration::from_millis(100),
         }
     }
 }

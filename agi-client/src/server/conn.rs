@@ -184,7 +184,7 @@ pub(crate) fn run<'a>(
         tracing::debug!(parent: &span, "session starts");
         // What the channel reports of its commands: to the idle watch, and
         // to the end-of-session log.
-        let activity = Arc::new(Activity::default());
+        let activity = Arc::new(Activity::new(config.hangup_notice_wait));
         let mut idle = config
             .idle_timeout
             .map(|limit| IdleWatch::new(limit, Arc::clone(&activity)));

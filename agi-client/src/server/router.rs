@@ -18,8 +18,10 @@ use crate::aio::Channel;
 /// after the caller hung up needs no special case. A command the hangup
 /// interrupted (a prompt playing, GET DATA waiting) fails with its own
 /// result (`-1`, as a missing prompt does) just before Asterisk's `HANGUP`
-/// notice: the channel waits for the notice after a `-1` (at most 100 ms,
-/// which a failure on a live channel pays in full), and such a failure,
+/// notice: the channel waits for the notice after a `-1` (at most
+/// [`ServerConfig::hangup_notice_wait`](super::ServerConfig::hangup_notice_wait),
+/// 100 ms by default, which a failure on a live channel pays in full), and
+/// such a failure,
 /// with the notice, is logged at DEBUG too. Without it (a live channel, or
 /// `AGISIGHUP=no` in the dialplan), at WARN. (`EXEC`'s `-1`, a `Dial` the
 /// hangup ended, is a result, not an error.)
