@@ -328,19 +328,29 @@ impl EnvDecoder {
     }
 
     /// Parses the block at the start of `buf`, which must begin with the
-    /// same bytes as in the previous call. A buffer shorter than the one
-    /// before a `Partial`, which breaks that rule (a decoder reused for
-    /// another stream), starts the block over instead of panicking.
+    /// same bytes as in the previous call. Other bytes give wrong results,
+    /// never a panic; a buffer shorter than the part already read (a
+    /// decoder reused for another stream) starts the block over.
     ///
     /// # Errors
     /// [`ParseErrorKind::NotEnvironment`] when the first line is not an
     /// `agi_` variable (checked as soon as four bytes are in),
     /// [`ParseErrorKind::LineTooLong`] or [`ParseErrorKind::BlockTooLong`]
-    /// past the limits.
+    /// past the limits. The decoder is reset, and the stream should be
+    /// dropped.
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Env<'b>>, ParseError> {
         if buf.len() < self.scanned {
             *self = EnvDecoder::new(self.limits);
         }
+        let decoded = self.decode_from_scanned(buf);
+        if decoded.is_err() {
+            *self = EnvDecoder::new(self.limits);
+        }
+        decoded
+    }
+
+    /// `decode`, from where the previous call stopped.
+    fn decode_from_scanned<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Env<'b>>, ParseError> {
         if self.scanned == 0 {
             let head = &buf[..buf.len().min(4)];
             if !b"agi_".starts_with(head) {

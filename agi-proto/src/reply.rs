@@ -373,9 +373,9 @@ impl FrameDecoder {
     }
 
     /// Parses the frame at the start of `buf`, which must begin with the
-    /// same bytes as in the previous call. A buffer shorter than the one
-    /// before a `Partial`, which breaks that rule (a decoder reused for
-    /// another stream), starts the frame over instead of panicking.
+    /// same bytes as in the previous call. Other bytes give wrong results,
+    /// never a panic; a buffer shorter than the part already read (a
+    /// decoder reused for another stream) starts the frame over.
     ///
     /// # Errors
     /// A [`ParseError`] naming the problem and its offset; the decoder is

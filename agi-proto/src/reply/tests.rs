@@ -391,21 +391,17 @@ proptest! {
     #[test]
     fn any_prefix_in_any_order_reads_as_new(
         pieces in proptest::collection::vec(prop::sample::select(vec![
-            &b"200 result="[..], b"HANGUP", b"520-", b"520 End", b"1", b" ", b"(", b")", b"x", b"\n",
+            &b"200 result="[..], b"HANGUP", b"520-", b"520 End", b"1", b" ", b"(", b")", b"x", b"\n", b"\r",
         ]), 0..16),
         ends in proptest::collection::vec(any::<usize>(), 1..10),
         (max_line, max_block) in (4usize..64, 8usize..128),
     ) {
         let stream = pieces.concat();
         let limits = Limits { max_line, max_block, ..Limits::default() };
-        let read = |d: &mut FrameDecoder, buf: &[u8]| match d.decode(buf) {
-            Ok(status) => format!("{status:?}"),
-            Err(e) => format!("{:?} at {}", e.kind, e.offset),
-        };
         let mut d = FrameDecoder::new(limits);
         for end in ends {
             let buf = &stream[..end % (stream.len() + 1)];
-            prop_assert_eq!(read(&mut d, buf), read(&mut FrameDecoder::new(limits), buf));
+            prop_assert_eq!(d.decode(buf), FrameDecoder::new(limits).decode(buf));
         }
     }
 
