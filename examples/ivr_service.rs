@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use agi_client::Error;
-use agi_client::server::{Router, Server, ServerConfig, Session};
+use agi_client::server::{Overflow, Router, Server, ServerConfig, Session};
 
 /// `ivr/menu[?lang=xx]`: "press 1 for sales, 2 for support"; the dialplan
 /// continues where the caller chose.
@@ -83,6 +83,13 @@ async fn main() -> std::io::Result<()> {
             .parse()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
         shutdown_grace: Duration::from_secs(10),
+        // A call beyond 500 at once waits up to 3 s for a free session,
+        // then goes on in the dialplan with AGISTATUS=FAILURE. Up to 500
+        // such calls wait, a file descriptor each: 1,000 in all, within
+        // the usual limit of 1,024 (raise it, `ulimit -n`, to serve more).
+        max_sessions: 500,
+        backlog: 500,
+        overflow: Overflow::WaitAtMost(Duration::from_secs(3)),
         ..ServerConfig::default()
     };
     let server = Server::bind(config, router).await?;

@@ -70,6 +70,14 @@ impl Asterisk {
             .unwrap_or_else(|_| panic!("no {command:?} within 2 s"));
     }
 
+    /// Fails if the server sends anything, or closes, within `period` (a
+    /// session that waits for a free slot).
+    async fn gets_nothing_for(&mut self, period: Duration) {
+        let mut line = String::new();
+        let early = tokio::time::timeout(period, self.reader.read_line(&mut line)).await;
+        assert!(early.is_err(), "the session did not wait: {line:?}");
+    }
+
     /// How long the server takes to close the connection (at most 3 s).
     async fn time_to_close(&mut self) -> Duration {
         let started = std::time::Instant::now();
@@ -269,16 +277,27 @@ async fn allow_list_refuses_other_peers_before_reading() {
     b.expect("NOOP", "200 result=0\n").await;
 }
 
-/// A server with room for one session, whose "hold" script answers one
-/// NOOP then waits for the gate.
-async fn one_slot(
-    overflow: Overflow,
-) -> (
+/// A one-slot server's address, the gate its session waits on, and its
+/// shutdown and task (see `common::Running`).
+type OneSlot = (
     SocketAddr,
     Arc<Notify>,
     oneshot::Sender<()>,
     tokio::task::JoinHandle<agi_client::server::ShutdownReport>,
-) {
+);
+
+/// A server with room for one session, whose "hold" script answers one
+/// NOOP then waits for the gate.
+async fn one_slot(overflow: Overflow) -> OneSlot {
+    one_slot_in(ServerConfig {
+        overflow,
+        ..config()
+    })
+    .await
+}
+
+/// As `one_slot`, with `config` but for its `max_sessions`.
+async fn one_slot_in(config: ServerConfig) -> OneSlot {
     let gate = Arc::new(Notify::new());
     let g = Arc::clone(&gate);
     let router = Router::new().route("hold", move |mut s: Session| {
@@ -291,8 +310,7 @@ async fn one_slot(
     });
     let config = ServerConfig {
         max_sessions: 1,
-        overflow,
-        ..config()
+        ..config
     };
     let (addr, stop, task) = start(config, router).await;
     (addr, gate, stop, task)
@@ -304,10 +322,9 @@ async fn max_sessions_refuses_the_excess() {
     let mut first = Asterisk::connect(addr, "hold").await;
     first.expect("NOOP", "200 result=0\n").await;
     let mut second = Asterisk::connect(addr, "hold").await;
-    assert!(
-        second.closed_within(Duration::from_secs(2)).await,
-        "the second session is refused"
-    );
+    let (closed, received) = read_to_close(&mut second.reader, Duration::from_secs(2)).await;
+    assert!(closed.is_ok(), "the second session is refused");
+    assert_eq!(received, b"failure\n", "{closed:?}");
     gate.notify_one();
     assert!(first.closed_within(Duration::from_secs(2)).await);
     let mut third = Asterisk::connect(addr, "hold").await;
@@ -323,18 +340,125 @@ async fn max_sessions_with_wait_holds_the_excess_until_a_session_ends() {
     let mut second = Asterisk::connect(addr, "hold").await;
     // Longer than the 300 ms environment deadline: the waiting connection
     // is not accepted yet, so its deadline has not started.
-    let mut line = String::new();
-    let early = tokio::time::timeout(
-        Duration::from_millis(600),
-        second.reader.read_line(&mut line),
-    )
-    .await;
-    assert!(early.is_err(), "the second session waits: {line:?}");
+    second.gets_nothing_for(Duration::from_millis(600)).await;
     gate.notify_one();
     assert!(first.closed_within(Duration::from_secs(2)).await);
     second.expect("NOOP", "200 result=0\n").await;
     gate.notify_one();
     assert!(second.closed_within(Duration::from_secs(2)).await);
+}
+
+/// With a bounded wait, callers beyond `max_sessions` are served oldest
+/// first as sessions end, and one that waits past the limit is told
+/// `failure`, no sooner (lower bounds only on time: a loaded machine makes
+/// waits longer, never shorter).
+#[tokio::test]
+async fn max_sessions_with_a_bounded_wait_serves_in_order_then_refuses() {
+    let limit = Duration::from_millis(1500);
+    let (addr, gate, _stop, _task) = one_slot(Overflow::WaitAtMost(limit)).await;
+    let mut first = Asterisk::connect(addr, "hold").await;
+    first.expect("NOOP", "200 result=0\n").await;
+    let mut second = Asterisk::connect(addr, "hold").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let third_came = std::time::Instant::now();
+    let mut third = Asterisk::connect(addr, "hold").await;
+    second.gets_nothing_for(Duration::from_millis(300)).await;
+
+    // A slot frees within the limit: the older of the two gets it.
+    gate.notify_one();
+    assert!(first.closed_within(Duration::from_secs(2)).await);
+    second.expect_soon("NOOP", "200 result=0\n").await;
+
+    // The third waits on, past its limit, and is refused.
+    let (closed, received) = read_to_close(&mut third.reader, Duration::from_secs(4)).await;
+    // A FIN, not a reset: its environment was read before the close.
+    assert!(matches!(closed, Ok(Ok(_))), "{closed:?}");
+    assert_eq!(received, b"failure\n");
+    let waited = third_came.elapsed();
+    assert!(waited >= limit, "refused after {waited:?}");
+    gate.notify_one();
+    assert!(second.closed_within(Duration::from_secs(2)).await);
+}
+
+/// Past `backlog` held connections, the next waits in the kernel's queue,
+/// and its wait counts from its accept: here only once the held one
+/// starts.
+#[tokio::test]
+async fn past_the_backlog_a_wait_counts_from_the_accept() {
+    let limit = Duration::from_millis(600);
+    let (addr, gate, _stop, _task) = one_slot_in(ServerConfig {
+        overflow: Overflow::WaitAtMost(limit),
+        backlog: 1,
+        ..config()
+    })
+    .await;
+    let mut first = Asterisk::connect(addr, "hold").await;
+    first.expect("NOOP", "200 result=0\n").await;
+    let mut held = Asterisk::connect(addr, "hold").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let queued_came = std::time::Instant::now();
+    let mut queued = Asterisk::connect(addr, "hold").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gate.notify_one();
+    held.expect_soon("NOOP", "200 result=0\n").await;
+    // Accepted when the slot went to `held`, at least 200 ms after it
+    // came: refused no sooner than that plus the limit.
+    let (closed, received) = read_to_close(&mut queued.reader, Duration::from_secs(3)).await;
+    assert!(closed.is_ok(), "never refused");
+    assert_eq!(received, b"failure\n");
+    let waited = queued_came.elapsed();
+    assert!(
+        waited >= limit + Duration::from_millis(200),
+        "held from its connect: refused after {waited:?}"
+    );
+    gate.notify_one();
+}
+
+/// Connections still held at shutdown are told `failure` then; a limit
+/// too far to represent (`Duration::MAX`) is no limit.
+#[tokio::test]
+async fn held_connections_are_refused_at_shutdown() {
+    let (addr, gate, stop, task) = one_slot(Overflow::WaitAtMost(Duration::MAX)).await;
+    let mut first = Asterisk::connect(addr, "hold").await;
+    first.expect("NOOP", "200 result=0\n").await;
+    let mut second = Asterisk::connect(addr, "hold").await;
+    second.gets_nothing_for(Duration::from_millis(300)).await;
+    gate.notify_one();
+    second.expect_soon("NOOP", "200 result=0\n").await;
+    let mut third = Asterisk::connect(addr, "hold").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    let (closed, received) = read_to_close(&mut third.reader, Duration::from_secs(1)).await;
+    assert!(closed.is_ok(), "still held after the shutdown started");
+    assert_eq!(received, b"failure\n");
+    gate.notify_one();
+    let report = task.await.unwrap();
+    assert_eq!((report.finished, report.cut), (1, 0));
+}
+
+/// A peer the allow-list refuses is closed at once even when the server
+/// is full: it is never held for a session. (Linux: the whole of
+/// 127.0.0.0/8 is local there.)
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_refused_peer_is_not_held_for_a_session() {
+    let (addr, gate, _stop, _task) = one_slot_in(ServerConfig {
+        allow: Some(vec![Ipv4Addr::LOCALHOST.into()]),
+        overflow: Overflow::WaitAtMost(Duration::from_secs(5)),
+        ..config()
+    })
+    .await;
+    let mut first = Asterisk::connect(addr, "hold").await;
+    first.expect("NOOP", "200 result=0\n").await;
+    // Another loopback address, not on the list.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut other = socket.connect(addr).await.unwrap();
+    let (closed, received) = read_to_close(&mut other, Duration::from_secs(2)).await;
+    assert!(closed.is_ok(), "held for a session");
+    assert!(received.is_empty(), "{received:?}");
+    gate.notify_one();
+    assert!(first.closed_within(Duration::from_secs(2)).await);
 }
 
 #[tokio::test]
@@ -1049,9 +1173,19 @@ async fn a_handler_blocking_its_thread_is_reported_as_cut() {
 /// notice right after, in the same read or a later one. The handler sees
 /// the hangup either way; on a live channel (a missing prompt) nothing
 /// follows the `-1` and the session goes on.
-#[tokio::test]
-async fn hangup_during_a_handler_is_seen() {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+/// What a "call" session saw: whether its prompt failed, whether the
+/// channel knew of a hangup when it returned, and the outcome of the
+/// CHANNEL STATUS after it (`Err(true)`: refused as a dead channel); and
+/// how long the prompt took.
+type Played = (
+    (bool, bool, Result<Option<agi_proto::ChannelState>, bool>),
+    Duration,
+);
+
+/// A "call" script that plays `demo-congrats`, then asks CHANNEL STATUS,
+/// and reports what it saw.
+fn plays_a_prompt() -> (Router, tokio::sync::mpsc::UnboundedReceiver<Played>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let router = Router::new().route("call", move |mut s: Session| {
         let tx = tx.clone();
         async move {
@@ -1075,6 +1209,12 @@ async fn hangup_during_a_handler_is_seen() {
             Ok::<_, agi_client::Error>(())
         }
     });
+    (router, rx)
+}
+
+#[tokio::test]
+async fn hangup_during_a_handler_is_seen() {
+    let (router, mut rx) = plays_a_prompt();
     let (addr, _stop, _task) = start(config(), router).await;
     let played = "STREAM FILE demo-congrats \"\"";
     let dead = "511 Command Not Permitted on a dead channel or intercept routine\n";
@@ -1125,48 +1265,23 @@ async fn hangup_during_a_handler_is_seen() {
     assert_eq!(after.ok(), Some(Some(agi_proto::ChannelState::Ring)));
 }
 
-/// `hangup_notice_wait` bounds the wait after a `-1`: a live channel's
-/// failure pays it in full, and with zero a notice that comes later is not
-/// waited for. (Lower bounds only: a loaded machine makes waits longer,
-/// never shorter.)
+/// `hangup_notice_wait` reaches the session: a live channel's failure
+/// pays it in full (a lower bound: a loaded machine makes waits longer,
+/// never shorter). The wait itself, to the millisecond and with the notice
+/// before or after it, is tested on a paused clock in `aio::channel`.
 #[tokio::test]
 async fn hangup_notice_wait_is_the_servers_to_choose() {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let router = Router::new().route("call", move |mut s: Session| {
-        let tx = tx.clone();
-        async move {
-            let started = Instant::now();
-            let played = s
-                .chan
-                .stream_file("missing", agi_proto::EscapeDigits::NONE)
-                .await;
-            let _ = tx.send((played.is_err(), s.chan.is_hung_up(), started.elapsed()));
-            s.chan.noop().await
-        }
-    });
-    let played = "STREAM FILE missing \"\"";
-
-    // A live channel: no notice comes, and the failure waits 400 ms.
-    let waits = |wait| ServerConfig {
-        hangup_notice_wait: wait,
+    let (router, mut rx) = plays_a_prompt();
+    let config = ServerConfig {
+        hangup_notice_wait: Duration::from_millis(400),
         ..config()
     };
-    let (addr, _stop, _task) = start(waits(Duration::from_millis(400)), router.clone()).await;
+    let (addr, _stop, _task) = start(config, router).await;
     let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(played, "200 result=-1 endpos=0\n").await;
-    a.expect("NOOP", "200 result=0\n").await;
-    let (failed, dead, took) = rx.recv().await.unwrap();
+    a.expect("STREAM FILE demo-congrats \"\"", "200 result=-1 endpos=0\n")
+        .await;
+    a.expect("CHANNEL STATUS", "200 result=6\n").await;
+    let ((failed, dead, _), took) = rx.recv().await.unwrap();
     assert!(failed && !dead);
     assert!(took >= Duration::from_millis(400), "{took:?}");
-
-    // No wait: a notice 300 ms after the reply comes after the command
-    // returned, and the next command reads it.
-    let (addr, _stop, _task) = start(waits(Duration::ZERO), router).await;
-    let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(played, "200 result=-1 endpos=0\n").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    a.writer.write_all(b"HANGUP\n").await.unwrap();
-    a.expect("NOOP", "200 result=0\n").await;
-    let (failed, dead, _) = rx.recv().await.unwrap();
-    assert!(failed && !dead, "the command waited for the notice");
 }

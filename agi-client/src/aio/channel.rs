@@ -431,3 +431,57 @@ macro_rules! async_methods {
 }
 
 command_table!(async_methods);
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// After a `-1`, a server's session waits `hangup_notice_wait` for
+    /// Asterisk's notice: one that comes within it is known when the
+    /// command returns, one that comes later is not. On a paused clock,
+    /// so the times are exact.
+    #[tokio::test(start_paused = true)]
+    async fn the_notice_wait_is_the_one_set() {
+        // (wait, notice after the reply, known when the command returns)
+        for (wait, notice, known) in [
+            (0, 1, false),
+            (100, 50, true),
+            (100, 150, false),
+            (400, 300, true),
+        ] {
+            let (ours, theirs) = tokio::io::duplex(4096);
+            let mut asterisk = BufReader::new(theirs);
+            asterisk.write_all(b"agi_request: x\n\n").await.unwrap();
+            let mut chan = Channel::with_options(ours, Options::default())
+                .await
+                .unwrap();
+            let activity = Arc::new(Activity::new(Duration::from_millis(wait)));
+            chan.attach_server(activity, |_| {});
+            let peer = tokio::spawn(async move {
+                let mut line = String::new();
+                asterisk.read_line(&mut line).await.unwrap();
+                asterisk
+                    .write_all(b"200 result=-1 endpos=0\n")
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(notice)).await;
+                asterisk.write_all(b"HANGUP\n").await.unwrap();
+                asterisk
+            });
+            let started = Instant::now();
+            let played = chan.stream_file("x", agi_proto::EscapeDigits::NONE).await;
+            let took = started.elapsed().as_millis();
+            assert!(played.is_err(), "{wait} ms");
+            assert_eq!(chan.is_hung_up(), known, "{wait} ms, notice at {notice} ms");
+            assert_eq!(
+                took,
+                u128::from(if known { notice } else { wait }),
+                "{wait} ms"
+            );
+            drop(peer.await.unwrap());
+        }
+    }
+}

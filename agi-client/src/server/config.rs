@@ -6,11 +6,28 @@ use std::time::Duration;
 use crate::options::Options;
 
 /// What happens to a connection beyond `max_sessions`.
+///
+/// Asterisk waits for a FastAGI server's first command with no time limit,
+/// the caller hearing silence (or ringing, before an answer): a call that waits for a session gets no
+/// answer until one ends, and hanging up does not free Asterisk's channel
+/// (it waits for the server to close, unless the dialplan sets
+/// `AGIEXITONHANGUP`). `WaitAtMost` bounds that wait; a
+/// call told `failure` goes on in the dialplan with `AGISTATUS=FAILURE`
+/// (a fallback route, a busy tone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Overflow {
     /// It waits in the listen backlog, not accepted and its environment
-    /// unread, until a session ends.
+    /// unread, until a session ends, however long that takes.
     Wait,
+    /// It waits until a session ends, for at most this long (from its
+    /// accept), then is told `failure` and closed. The server accepts such
+    /// connections and holds them, oldest first, without reading them (up
+    /// to `backlog` of them: past that, the next wait in the listen backlog,
+    /// where their time is not yet counted); each holds a file descriptor.
+    /// A peer not on the allow-list is closed at once, as always. At
+    /// shutdown, connections still held are told `failure`.
+    WaitAtMost(Duration),
     /// It is told `failure` (without waiting) and closed at once: Asterisk
     /// sets `AGISTATUS=FAILURE`.
     Refuse,
@@ -46,7 +63,8 @@ pub struct ServerConfig {
     /// dead host) ends it: serve beyond loopback with an allow-list
     /// (`Server::bind` warns when there is none). Each session also holds a
     /// file descriptor: raise the process's limit (`ulimit -n`, systemd's
-    /// `LimitNOFILE`) above this. Default 4096.
+    /// `LimitNOFILE`) above this (and above this plus `backlog` with
+    /// [`Overflow::WaitAtMost`]). Default 4096.
     pub max_sessions: usize,
     /// What to do with connections beyond `max_sessions`. Default `Wait`.
     pub overflow: Overflow,
@@ -101,7 +119,8 @@ pub struct ServerConfig {
     /// comes within a round trip; other systems delay that ACK (40 ms on
     /// FreeBSD, about 100 ms on macOS, 200 ms on Windows), so raise this
     /// there to tell a hangup apart. Zero reads only what has already
-    /// arrived. Default 100 ms.
+    /// arrived. Keep it short: `command_timeout` does not bound it. Default
+    /// 100 ms.
     pub hangup_notice_wait: Duration,
 }
 

@@ -51,18 +51,8 @@ pub(crate) fn open<'a>(
             warnings,
             ..
         } = shared;
-        if let Some(allow) = &config.allow {
-            // `::ffff:a.b.c.d` on a dual-stack listener is `a.b.c.d`.
-            if !allow.contains(&peer.ip().to_canonical()) {
-                if let Some(suppressed) = warnings.not_allowed.admit() {
-                    tracing::warn!(
-                        %peer,
-                        suppressed,
-                        "connection refused: peer not on the allow-list"
-                    );
-                }
-                return None;
-            }
+        if !allowed(shared, peer) {
+            return None;
         }
         let set_nodelay = !nodelay.check(&stream);
         let opened = match Channel::accept_now(stream, config.session, set_nodelay) {
@@ -97,6 +87,45 @@ pub(crate) fn open<'a>(
             }
         }
     }
+}
+
+/// Tells a connection `failure` without waiting (Asterisk then sets
+/// `AGISTATUS=FAILURE` rather than read the close as a normal end), having
+/// read what it already sent (its environment, if it has come), so that
+/// dropping the stream closes it with a FIN: a socket closed with bytes
+/// unread sends a reset, which may overtake `failure`. Plain non-blocking
+/// system calls: the reactor's readiness is not consulted, as the session
+/// never polled the stream.
+pub(crate) fn refuse_now(stream: &TcpStream) {
+    use rustix::net::{RecvFlags, SendFlags};
+    let mut sink = [0u8; 4096];
+    // Bounded: a peer that keeps sending gets its reset.
+    for _ in 0..16 {
+        match rustix::net::recv(stream, &mut sink, RecvFlags::DONTWAIT) {
+            Ok((n, _)) if n > 0 => {}
+            _ => break,
+        }
+    }
+    let _ = rustix::net::send(stream, FAILURE, SendFlags::DONTWAIT);
+}
+
+/// Whether the allow-list lets `peer` in; a refusal is logged (throttled).
+pub(crate) fn allowed(shared: &Shared, peer: SocketAddr) -> bool {
+    let Some(allow) = &shared.config.allow else {
+        return true;
+    };
+    // `::ffff:a.b.c.d` on a dual-stack listener is `a.b.c.d`.
+    if allow.contains(&peer.ip().to_canonical()) {
+        return true;
+    }
+    if let Some(suppressed) = shared.warnings.not_allowed.admit() {
+        tracing::warn!(
+            %peer,
+            suppressed,
+            "connection refused: peer not on the allow-list"
+        );
+    }
+    false
 }
 
 /// Whether accepted sockets inherit TCP_NODELAY from the listener (set by

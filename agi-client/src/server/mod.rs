@@ -27,6 +27,7 @@
 mod config;
 mod conn;
 mod idle;
+mod overflow;
 mod router;
 mod sessions;
 mod shutdown;

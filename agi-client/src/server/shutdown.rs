@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::config::{Overflow, ServerConfig};
+use super::overflow::{Held, Waited};
 use super::router::Router;
 use super::sessions::Shared;
 
@@ -94,27 +95,48 @@ impl Server {
     /// Sessions run as tasks on the current runtime (spread over its worker
     /// threads on a multi-thread runtime). Beyond `max_sessions`, with
     /// [`Overflow::Wait`] the server stops accepting until a session ends
-    /// (new calls queue in the listen backlog); with [`Overflow::Refuse`]
-    /// it accepts and closes them at once.
+    /// (new calls queue in the listen backlog); with
+    /// [`Overflow::WaitAtMost`] it holds them, oldest first, and tells those
+    /// that waited too long `failure`; with [`Overflow::Refuse`] it accepts
+    /// and closes them at once.
     pub async fn serve_until(self, shutdown: impl Future<Output = ()>) -> ShutdownReport {
         let shared = self.shared;
         tokio::pin!(shutdown);
         // Accept failures in a row (out of descriptors and the like).
         let mut failures: u32 = 0;
+        // Connections waiting for a session under `Overflow::WaitAtMost`.
+        let mut held = Held::new(shared.config.backlog);
         loop {
-            if shared.config.overflow == Overflow::Wait
-                && shared.active() >= shared.config.max_sessions
-            {
-                tokio::select! {
+            // Accepted to be held rather than served.
+            let mut hold = false;
+            let full = shared.active() >= shared.config.max_sessions;
+            let accepted = match shared.config.overflow {
+                Overflow::Wait if full => {
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break,
+                        () = shared.room() => continue,
+                    }
+                }
+                // Held connections go first: none is passed by a newer one.
+                Overflow::WaitAtMost(limit) if full || !held.is_empty() => {
+                    match held
+                        .serve(&shared, limit, &self.listener, shutdown.as_mut())
+                        .await
+                    {
+                        Waited::Shutdown => break,
+                        Waited::Again => continue,
+                        Waited::Accepted(accepted) => {
+                            hold = true;
+                            accepted
+                        }
+                    }
+                }
+                _ => tokio::select! {
                     biased;
                     () = &mut shutdown => break,
-                    () = shared.room() => {}
-                }
-            }
-            let accepted = tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                accepted = self.listener.accept() => accepted,
+                    accepted = self.listener.accept() => accepted,
+                },
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -127,11 +149,17 @@ impl Server {
                     if failures.is_power_of_two() {
                         tracing::warn!(error = %e, failures, "accept failed");
                     }
-                    let pause = Duration::from_millis(10 << (failures.min(8) - 1));
+                    let pause = Duration::from_millis(10 << (failures.min(8) - 1))
+                        .min(Duration::from_secs(1));
+                    if hold {
+                        // Held connections still start and time out meanwhile.
+                        held.pause_accepts(pause);
+                        continue;
+                    }
                     tokio::select! {
                         biased;
                         () = &mut shutdown => break,
-                        () = tokio::time::sleep(pause.min(Duration::from_secs(1))) => {}
+                        () = tokio::time::sleep(pause) => {}
                     }
                     continue;
                 }
@@ -140,13 +168,15 @@ impl Server {
                 tracing::info!(failures, "accepting again");
                 failures = 0;
             }
+            if hold {
+                held.push(&shared, stream, peer);
+                continue;
+            }
             let Some(session) = shared.try_admit() else {
                 if let Some(suppressed) = shared.warnings.full.admit() {
                     tracing::warn!(%peer, suppressed, "connection refused: max_sessions reached");
                 }
-                // Best effort, without waiting: `failure` makes Asterisk set
-                // AGISTATUS=FAILURE rather than read the close as an end.
-                let _ = stream.try_write(super::conn::FAILURE);
+                super::conn::refuse_now(&stream);
                 continue;
             };
             // Not boxed: tokio copies a task's future several times while
@@ -157,6 +187,7 @@ impl Server {
             tokio::spawn(session.run(stream, peer));
         }
         drop(self.listener);
+        held.refuse_all(&shared);
         let (finished, cut) = shared.drain(shared.config.shutdown_grace).await;
         tracing::info!(finished, cut, "shutdown complete");
         ShutdownReport { finished, cut }

@@ -49,7 +49,9 @@ impl Throttle {
 pub(crate) struct Warnings {
     /// A peer not on the allow-list.
     pub(crate) not_allowed: Throttle,
-    /// A connection beyond `max_sessions` with `Overflow::Refuse`.
+    /// A connection beyond `max_sessions` told `failure`: at once with
+    /// `Overflow::Refuse`, after its wait with `Overflow::WaitAtMost`, or
+    /// at shutdown.
     pub(crate) full: Throttle,
     /// No usable environment block (timeout, bad bytes, too long).
     pub(crate) bad_env: Throttle,
