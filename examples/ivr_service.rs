@@ -85,8 +85,10 @@ async fn main() -> std::io::Result<()> {
         shutdown_grace: Duration::from_secs(10),
         // A call beyond 500 at once waits up to 3 s for a free session,
         // then goes on in the dialplan with AGISTATUS=FAILURE. Up to 500
-        // such calls wait, a file descriptor each: 1,000 in all, within
-        // the usual limit of 1,024 (raise it, `ulimit -n`, to serve more).
+        // such calls are held, a file descriptor each (more wait in the
+        // kernel's queue, untimed until held): 1,000 and a few in all,
+        // within the usual limit of 1,024 (raise it, `ulimit -n`, to serve
+        // more).
         max_sessions: 500,
         backlog: 500,
         overflow: Overflow::WaitAtMost(Duration::from_secs(3)),

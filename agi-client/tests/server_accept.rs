@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use agi_client::server::{Router, ServerConfig, Session};
+use agi_client::server::{Overflow, Router, ServerConfig, Session};
 use rustix::process::{Resource, getrlimit, setrlimit};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
@@ -20,8 +20,12 @@ fn next_fd() -> u64 {
     u64::try_from(fd).unwrap()
 }
 
+/// The descriptor limit is the process's: one test at a time lowers it.
+static LIMIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn accept_failures_back_off_log_sparingly_and_recover() {
+    let _one_at_a_time = LIMIT.lock().await;
     let (logs, _guard) = Logs::capture(tracing::Level::INFO);
 
     let router = Router::new().route("hi", |mut s: Session| async move { s.chan.noop().await });
@@ -70,4 +74,85 @@ async fn accept_failures_back_off_log_sparingly_and_recover() {
     assert!((2..=3).contains(&failures), "{failures} lines:\n{text}");
     assert!(text.lines().any(|l| l.ends_with("failures=1")), "{text}");
     assert!(text.contains("accepting again failures="), "{text}");
+}
+
+/// With calls held for a full server (`Overflow::WaitAtMost`), failed
+/// accepts pause only the accepts: they back off as above (no spinning),
+/// and a held call still starts when a slot frees meanwhile.
+#[tokio::test]
+async fn accept_failures_while_calls_are_held_back_off_too() {
+    let _one_at_a_time = LIMIT.lock().await;
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
+
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    let g = std::sync::Arc::clone(&gate);
+    let router = Router::new().route("hi", move |mut s: Session| {
+        let g = std::sync::Arc::clone(&g);
+        async move {
+            s.chan.noop().await?;
+            g.notified().await;
+            Ok::<_, agi_client::Error>(())
+        }
+    });
+    let config = ServerConfig {
+        bind: LOOPBACK,
+        max_sessions: 1,
+        overflow: Overflow::WaitAtMost(Duration::from_secs(10)),
+        ..ServerConfig::default()
+    };
+    let (addr, _stop, _task) = start(config, router).await;
+    let call = |socket: TcpSocket| async move {
+        let stream = socket.connect(addr).await.unwrap();
+        let (r, mut w) = stream.into_split();
+        w.write_all(b"agi_network: yes\nagi_network_script: hi\n\n")
+            .await
+            .unwrap();
+        (BufReader::new(r), w)
+    };
+    let mut first = call(TcpSocket::new_v4().unwrap()).await;
+    let mut line = String::new();
+    first.0.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "NOOP\n");
+    first.1.write_all(b"200 result=0\n").await.unwrap();
+    let mut held = call(TcpSocket::new_v4().unwrap()).await;
+    // The server is full and holds one call; now out of descriptors.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let callers: Vec<TcpSocket> = (0..2).map(|_| TcpSocket::new_v4().unwrap()).collect();
+    let before = getrlimit(Resource::Nofile);
+    let lowered = rustix::process::Rlimit {
+        current: Some(next_fd()),
+        maximum: before.maximum,
+    };
+    setrlimit(Resource::Nofile, lowered).unwrap();
+    let mut late = Vec::new();
+    for socket in callers {
+        late.push(call(socket).await);
+    }
+    // A slot frees while accepts fail: the held call starts.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gate.notify_one();
+    line.clear();
+    tokio::time::timeout(Duration::from_secs(2), held.0.read_line(&mut line))
+        .await
+        .expect("the held call starts while accepts fail")
+        .unwrap();
+    assert_eq!(line, "NOOP\n");
+    held.1.write_all(b"200 result=0\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    setrlimit(Resource::Nofile, before).unwrap();
+
+    // Failures in a row, as logged (the 1st, 2nd, 4th, 8th...; a slot
+    // freed gives back a descriptor, so a streak may end and another
+    // start): backing off 10, 20, 40... ms, fewer than ten a streak in
+    // 700 ms, where spinning would count thousands.
+    let text = logs.text();
+    let streaks: Vec<u64> = text
+        .lines()
+        .filter(|l| l.contains("accept failed"))
+        .filter_map(|l| l.rsplit("failures=").next()?.parse().ok())
+        .collect();
+    assert!(!streaks.is_empty(), "no accept failed:\n{text}");
+    assert!(streaks.iter().all(|&n| n <= 8), "{streaks:?}:\n{text}");
+    gate.notify_one();
+    drop(first);
 }

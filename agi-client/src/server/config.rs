@@ -8,12 +8,12 @@ use crate::options::Options;
 /// What happens to a connection beyond `max_sessions`.
 ///
 /// Asterisk waits for a FastAGI server's first command with no time limit,
-/// the caller hearing silence (or ringing, before an answer): a call that waits for a session gets no
-/// answer until one ends, and hanging up does not free Asterisk's channel
-/// (it waits for the server to close, unless the dialplan sets
-/// `AGIEXITONHANGUP`). `WaitAtMost` bounds that wait; a
-/// call told `failure` goes on in the dialplan with `AGISTATUS=FAILURE`
-/// (a fallback route, a busy tone).
+/// the caller hearing silence (or ringing, before an answer): a call that
+/// waits for a session gets no answer until one ends, and hanging up does
+/// not free Asterisk's channel (it waits for the server to close, unless
+/// the dialplan sets `AGIEXITONHANGUP`). `WaitAtMost` bounds that wait; a
+/// call told `failure` goes on in the dialplan with `AGISTATUS=FAILURE` (a
+/// fallback route, a busy tone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Overflow {
@@ -26,7 +26,11 @@ pub enum Overflow {
     /// to `backlog` of them: past that, the next wait in the listen backlog,
     /// where their time is not yet counted); each holds a file descriptor.
     /// A peer not on the allow-list is closed at once, as always. At
-    /// shutdown, connections still held are told `failure`.
+    /// shutdown, connections still held are told `failure`. A limit too far
+    /// to represent (`Duration::MAX`) is no limit, as with `Wait`; zero
+    /// refuses at once, as `Refuse` does. A caller who hangs up while held
+    /// still gets a session when a slot frees (its commands then fail as
+    /// on any dead channel).
     WaitAtMost(Duration),
     /// It is told `failure` (without waiting) and closed at once: Asterisk
     /// sets `AGISTATUS=FAILURE`.
@@ -54,7 +58,9 @@ pub struct ServerConfig {
     pub allow: Option<Vec<IpAddr>>,
     /// Sessions served at once (at least 1: `Server::bind` refuses 0; more
     /// than 4,294,967,295 count as that many).
-    /// A connection counts from its accept: while its environment block is
+    /// A connection counts from its accept (held ones under
+    /// [`Overflow::WaitAtMost`] from the end of their wait): while its
+    /// environment block is
     /// still arriving (for at most `session.env_timeout`), then while its
     /// handler runs, a command in flight included. A command has no time
     /// limit by default (a bridged `Dial` lasts the call), so a peer that
@@ -70,7 +76,9 @@ pub struct ServerConfig {
     pub overflow: Overflow,
     /// The listen backlog: connections the kernel queues before `accept`.
     /// Default 4096, so that bursts of calls are not dropped (a full backlog
-    /// drops SYNs and the caller waits a whole retransmit).
+    /// drops SYNs and the caller waits a whole retransmit). Under
+    /// [`Overflow::WaitAtMost`] it also caps the connections held, and so
+    /// the descriptors they use.
     pub backlog: u32,
     /// The client options of each session: `env_timeout` (default 10 s)
     /// drops a peer that connects and sends nothing or dribbles; the

@@ -91,22 +91,33 @@ pub(crate) fn open<'a>(
 
 /// Tells a connection `failure` without waiting (Asterisk then sets
 /// `AGISTATUS=FAILURE` rather than read the close as a normal end), having
-/// read what it already sent (its environment, if it has come), so that
-/// dropping the stream closes it with a FIN: a socket closed with bytes
-/// unread sends a reset, which may overtake `failure`. Plain non-blocking
-/// system calls: the reactor's readiness is not consulted, as the session
-/// never polled the stream.
+/// read what it sent so far: a socket closed with bytes unread sends a
+/// reset, which may overtake `failure`. (Bytes that arrive after the close,
+/// the rest of an environment still on its way, get that reset all the
+/// same.) Plain non-blocking system calls: the reactor's readiness is not
+/// consulted, as no task polled the stream.
 pub(crate) fn refuse_now(stream: &TcpStream) {
+    use rustix::io::Errno;
     use rustix::net::{RecvFlags, SendFlags};
     let mut sink = [0u8; 4096];
     // Bounded: a peer that keeps sending gets its reset.
     for _ in 0..16 {
         match rustix::net::recv(stream, &mut sink, RecvFlags::DONTWAIT) {
-            Ok((n, _)) if n > 0 => {}
-            _ => break,
+            // A short read emptied the queue.
+            Ok((n, _)) if n == sink.len() => {}
+            Ok(_) => break,
+            Err(Errno::AGAIN | Errno::INTR) => break,
+            // Reset or timed out: nobody to tell.
+            Err(_) => return,
         }
     }
-    let _ = rustix::net::send(stream, FAILURE, SendFlags::DONTWAIT);
+    // No SIGPIPE for a peer gone meanwhile, where the system has the flag
+    // (elsewhere Rust programs ignore SIGPIPE unless told otherwise).
+    #[cfg(not(any(target_vendor = "apple", target_os = "redox")))]
+    let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+    #[cfg(any(target_vendor = "apple", target_os = "redox"))]
+    let flags = SendFlags::DONTWAIT;
+    let _ = rustix::net::send(stream, FAILURE, flags);
 }
 
 /// Whether the allow-list lets `peer` in; a refusal is logged (throttled).

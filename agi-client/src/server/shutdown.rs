@@ -152,7 +152,10 @@ impl Server {
                     let pause = Duration::from_millis(10 << (failures.min(8) - 1))
                         .min(Duration::from_secs(1));
                     if hold {
-                        // Held connections still start and time out meanwhile.
+                        // Held connections still start and time out
+                        // meanwhile. (Once the server is not full, the
+                        // plain accept below tries at once, and pauses
+                        // inline if it fails too.)
                         held.pause_accepts(pause);
                         continue;
                     }
