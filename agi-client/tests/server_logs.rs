@@ -229,8 +229,10 @@ async fn a_failure_the_hangup_caused_is_no_warning() {
             .await?;
         Ok::<(), agi_client::Error>(())
     });
+    // A wait that a notice 10 ms late meets on a loaded machine too.
     let config = ServerConfig {
         bind: LOOPBACK,
+        hangup_notice_wait: Duration::from_secs(1),
         ..ServerConfig::default()
     };
     let (addr, stop, task) = start(config, router).await;
