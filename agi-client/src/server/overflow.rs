@@ -105,13 +105,15 @@ impl Held {
         let paused = self.accept_from.filter(|&from| from > now);
         self.accept_from = paused;
         let more = self.queue.len() < self.most && paused.is_none();
-        let far = || now + Duration::from_secs(86_400);
+        // Branches off by their condition still need a time.
+        let far = now + Duration::from_secs(86_400);
+        let (over_at, paused_until) = (over.unwrap_or(far), paused.unwrap_or(far));
         tokio::select! {
             biased;
             () = shutdown => Waited::Shutdown,
             () = shared.room() => Waited::Again,
-            () = tokio::time::sleep_until(over.unwrap_or_else(far)), if over.is_some() => Waited::Again,
-            () = tokio::time::sleep_until(paused.unwrap_or_else(far)), if paused.is_some() => Waited::Again,
+            () = tokio::time::sleep_until(over_at), if over.is_some() => Waited::Again,
+            () = tokio::time::sleep_until(paused_until), if paused.is_some() => Waited::Again,
             accepted = listener.accept(), if more => Waited::Accepted(accepted),
         }
     }
