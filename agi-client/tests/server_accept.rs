@@ -20,12 +20,28 @@ fn next_fd() -> u64 {
     u64::try_from(fd).unwrap()
 }
 
-/// The descriptor limit is the process's: one test at a time lowers it.
-static LIMIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The descriptor limit is the process's: one test at a time lowers it,
+/// and the other's runtime is not built meanwhile (it needs descriptors).
+static LIMIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-#[tokio::test]
-async fn accept_failures_back_off_log_sparingly_and_recover() {
-    let _one_at_a_time = LIMIT.lock().await;
+/// Runs `test` on a runtime of its own, alone among this binary's tests.
+fn alone(test: impl std::future::Future<Output = ()>) {
+    let _one_at_a_time = LIMIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test);
+}
+
+#[test]
+fn accept_failures_back_off_log_sparingly_and_recover() {
+    alone(back_off_and_recover());
+}
+
+async fn back_off_and_recover() {
     let (logs, _guard) = Logs::capture(tracing::Level::INFO);
 
     let router = Router::new().route("hi", |mut s: Session| async move { s.chan.noop().await });
@@ -79,9 +95,12 @@ async fn accept_failures_back_off_log_sparingly_and_recover() {
 /// With calls held for a full server (`Overflow::WaitAtMost`), failed
 /// accepts pause only the accepts: they back off as above (no spinning),
 /// and a held call still starts when a slot frees meanwhile.
-#[tokio::test]
-async fn accept_failures_while_calls_are_held_back_off_too() {
-    let _one_at_a_time = LIMIT.lock().await;
+#[test]
+fn accept_failures_while_calls_are_held_back_off_too() {
+    alone(back_off_while_calls_are_held());
+}
+
+async fn back_off_while_calls_are_held() {
     let (logs, _guard) = Logs::capture(tracing::Level::INFO);
 
     let gate = std::sync::Arc::new(tokio::sync::Notify::new());
