@@ -20,6 +20,18 @@ fn next_fd() -> u64 {
     u64::try_from(fd).unwrap()
 }
 
+/// Lowers the descriptor limit to the descriptors open now: the next
+/// `accept` fails. Returns the limit to put back.
+fn out_of_descriptors() -> rustix::process::Rlimit {
+    let before = getrlimit(Resource::Nofile);
+    let lowered = rustix::process::Rlimit {
+        current: Some(next_fd()),
+        maximum: before.maximum,
+    };
+    setrlimit(Resource::Nofile, lowered).unwrap();
+    before
+}
+
 /// The descriptor limit is the process's: one test at a time lowers it,
 /// and the other's runtime is not built meanwhile (it needs descriptors).
 static LIMIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -54,12 +66,7 @@ async fn back_off_and_recover() {
     // The callers' sockets exist before the limit drops; connecting them
     // takes no new descriptor, accepting them does.
     let callers: Vec<TcpSocket> = (0..3).map(|_| TcpSocket::new_v4().unwrap()).collect();
-    let before = getrlimit(Resource::Nofile);
-    let lowered = rustix::process::Rlimit {
-        current: Some(next_fd()),
-        maximum: before.maximum,
-    };
-    setrlimit(Resource::Nofile, lowered).unwrap();
+    let before = out_of_descriptors();
     let mut calls = Vec::new();
     for socket in callers {
         let stream = socket.connect(addr).await.unwrap();
@@ -137,12 +144,7 @@ async fn back_off_while_calls_are_held() {
     // The server is full and holds one call; now out of descriptors.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let callers: Vec<TcpSocket> = (0..2).map(|_| TcpSocket::new_v4().unwrap()).collect();
-    let before = getrlimit(Resource::Nofile);
-    let lowered = rustix::process::Rlimit {
-        current: Some(next_fd()),
-        maximum: before.maximum,
-    };
-    setrlimit(Resource::Nofile, lowered).unwrap();
+    let before = out_of_descriptors();
     let mut late = Vec::new();
     for socket in callers {
         late.push(call(socket).await);
