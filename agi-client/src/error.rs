@@ -19,8 +19,9 @@ use agi_proto::{EncodeError, Failure, ParseError};
 /// In a session of this crate's FastAGI server the channel waits for that
 /// notice after a `-1` (at most `ServerConfig::hangup_notice_wait`, 100 ms
 /// by default; Asterisk writes it right after the reply), so there
-/// `is_hung_up()` tells the two apart when the command returns, unless the notice came later still or the command's future was
-/// dropped during the wait.
+/// `is_hung_up()` tells the two apart when the command returns, unless the
+/// notice came later still or the command's future was dropped during the
+/// wait.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

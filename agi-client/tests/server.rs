@@ -426,7 +426,9 @@ async fn held_connections_are_refused_at_shutdown() {
     gate.notify_one();
     second.expect_soon("NOOP", "200 result=0\n").await;
     let mut third = Asterisk::connect(addr, "hold").await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Time for the server to accept and hold it (no upper bound depends
+    // on this wait).
+    tokio::time::sleep(Duration::from_millis(500)).await;
     stop.send(()).unwrap();
     let (closed, received) = read_to_close(&mut third.reader, Duration::from_secs(1)).await;
     assert!(closed.is_ok(), "still held after the shutdown started");

@@ -27,8 +27,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The longest the peer's reads may wait once it has sent everything and
 /// half-closed. Nothing the server does then waits on a timer but the wait
-/// for a hangup notice after a `-1` (100 ms at most), which the end of the
-/// stream also ends.
+/// for a hangup notice after a `-1` (`hangup_notice_wait`, 100 ms by
+/// default as here), which the end of the stream also ends.
 const CLOSE_WITHIN: Duration = Duration::from_secs(5);
 
 /// The pause between two pieces of the peer's bytes.

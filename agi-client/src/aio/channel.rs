@@ -222,9 +222,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Channel<S> {
 
     /// After a command's `-1` in a session of this crate's FastAGI server:
     /// unless the hangup is known already, waits up to the server's
-    /// `hangup_notice_wait` for
-    /// the `HANGUP` notice Asterisk writes right after that reply when the
-    /// caller's hangup interrupted the command, so that
+    /// `hangup_notice_wait` for the `HANGUP` notice Asterisk writes right
+    /// after that reply when the caller's hangup interrupted the command, so
+    /// that
     /// [`Channel::is_hung_up`] and the server's log tell a hangup from a
     /// failure (a missing prompt, a `GOSUB` label not found: nothing
     /// follows those). Any other line, once complete, ends the wait and

@@ -27,8 +27,9 @@ pub enum Overflow {
     /// where their time is not yet counted); each holds a file descriptor.
     /// A peer not on the allow-list is closed at once, as always. At
     /// shutdown, connections still held are told `failure`. A limit too far
-    /// to represent (`Duration::MAX`) is no limit, as with `Wait`; zero
-    /// refuses at once, as `Refuse` does. A caller who hangs up while held
+    /// to represent (`Duration::MAX`) is no time limit (the connections are
+    /// still held, and told `failure` at shutdown); zero refuses at once, as
+    /// `Refuse` does. A caller who hangs up while held
     /// still gets a session when a slot frees (its commands then fail as
     /// on any dead channel).
     WaitAtMost(Duration),
@@ -59,8 +60,8 @@ pub struct ServerConfig {
     /// Sessions served at once (at least 1: `Server::bind` refuses 0; more
     /// than 4,294,967,295 count as that many).
     /// A connection counts from its accept (held ones under
-    /// [`Overflow::WaitAtMost`] from the end of their wait): while its
-    /// environment block is
+    /// [`Overflow::WaitAtMost`] from when they start as a session): while
+    /// its environment block is
     /// still arriving (for at most `session.env_timeout`), then while its
     /// handler runs, a command in flight included. A command has no time
     /// limit by default (a bridged `Dial` lasts the call), so a peer that
@@ -125,7 +126,7 @@ pub struct ServerConfig {
     /// session's log (a hangup at DEBUG, not a handler failure at WARN).
     /// On Linux the server acknowledges the reply at once and the notice
     /// comes within a round trip; other systems delay that ACK (40 ms on
-    /// FreeBSD, about 100 ms on macOS, 200 ms on Windows), so raise this
+    /// FreeBSD, about 100 ms on macOS), so raise this
     /// there to tell a hangup apart. Zero reads only what has already
     /// arrived. Keep it short: `command_timeout` does not bound it. Default
     /// 100 ms.

@@ -103,8 +103,8 @@ pub(crate) fn refuse_now(stream: &TcpStream) {
     // Bounded: a peer that keeps sending gets its reset.
     for _ in 0..16 {
         match rustix::net::recv(stream, &mut sink, RecvFlags::DONTWAIT) {
-            // A short read emptied the queue.
             Ok((n, _)) if n == sink.len() => {}
+            // A short read emptied the queue.
             Ok(_) => break,
             Err(Errno::AGAIN | Errno::INTR) => break,
             // Reset or timed out: nobody to tell.

@@ -21,8 +21,8 @@ use crate::aio::Channel;
 /// notice: the channel waits for the notice after a `-1` (at most
 /// [`ServerConfig::hangup_notice_wait`](super::ServerConfig::hangup_notice_wait),
 /// 100 ms by default, which a failure on a live channel pays in full), and
-/// such a failure,
-/// with the notice, is logged at DEBUG too. Without it (a live channel, or
+/// such a failure, with the notice, is logged at DEBUG too. Without it (a
+/// live channel, or
 /// `AGISIGHUP=no` in the dialplan), at WARN. (`EXEC`'s `-1`, a `Dial` the
 /// hangup ended, is a result, not an error.)
 ///

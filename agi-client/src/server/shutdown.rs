@@ -154,8 +154,8 @@ impl Server {
                     if hold {
                         // Held connections still start and time out
                         // meanwhile. (Once the server is not full, the
-                        // plain accept below tries at once, and pauses
-                        // inline if it fails too.)
+                        // plain accept at the top of the loop tries at
+                        // once, and pauses inline if it fails too.)
                         held.pause_accepts(pause);
                         continue;
                     }
