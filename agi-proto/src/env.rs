@@ -340,13 +340,17 @@ impl EnvDecoder {
     /// dropped.
     pub fn decode<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Env<'b>>, ParseError> {
         if buf.len() < self.scanned {
-            *self = EnvDecoder::new(self.limits);
+            self.reset();
         }
         let decoded = self.decode_from_scanned(buf);
-        if decoded.is_err() {
-            *self = EnvDecoder::new(self.limits);
+        if !matches!(decoded, Ok(Status::Partial)) {
+            self.reset();
         }
         decoded
+    }
+
+    fn reset(&mut self) {
+        *self = EnvDecoder::new(self.limits);
     }
 
     /// `decode`, from where the previous call stopped.
@@ -367,7 +371,6 @@ impl EnvDecoder {
                     block: &buf[..line.next()],
                     index: self.index,
                 };
-                *self = EnvDecoder::new(self.limits);
                 return Ok(Status::Complete {
                     value: env,
                     consumed: line.next(),

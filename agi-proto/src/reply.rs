@@ -389,9 +389,6 @@ impl FrameDecoder {
                 return Ok(done);
             }
         }
-        if buf.len() < self.resume_at() {
-            self.reset();
-        }
         let result = self.decode_inner(buf);
         if !matches!(result, Ok(Status::Partial)) {
             self.reset();
@@ -407,7 +404,12 @@ impl FrameDecoder {
         }
     }
 
+    /// `decode` past the one-pass reader: the restart for a shorter buffer,
+    /// then the frame from where the previous call stopped.
     fn decode_inner<'b>(&mut self, buf: &'b [u8]) -> Result<Status<Frame<'b>>, ParseError> {
+        if buf.len() < self.resume_at() {
+            self.reset();
+        }
         match self.pending {
             Some(Pending::Block { code, next }) => self.block_rest(buf, code, next),
             Some(Pending::Data {

@@ -29,9 +29,8 @@ pub enum Overflow {
     /// shutdown, connections still held are told `failure`. A limit too far
     /// to represent (`Duration::MAX`) is no time limit (the connections are
     /// still held, and told `failure` at shutdown); zero refuses at once, as
-    /// `Refuse` does. A caller who hangs up while held
-    /// still gets a session when a slot frees (its commands then fail as
-    /// on any dead channel).
+    /// `Refuse` does. A caller who hangs up while held still gets a session
+    /// when a slot frees (its commands then fail as on any dead channel).
     WaitAtMost(Duration),
     /// It is told `failure` (without waiting) and closed at once: Asterisk
     /// sets `AGISTATUS=FAILURE`.
@@ -61,10 +60,10 @@ pub struct ServerConfig {
     /// than 4,294,967,295 count as that many).
     /// A connection counts from its accept (held ones under
     /// [`Overflow::WaitAtMost`] from when they start as a session): while
-    /// its environment block is
-    /// still arriving (for at most `session.env_timeout`), then while its
-    /// handler runs, a command in flight included. A command has no time
-    /// limit by default (a bridged `Dial` lasts the call), so a peer that
+    /// its environment block is still arriving (for at most
+    /// `session.env_timeout`), then while its handler runs, a command in
+    /// flight included. A command has no time limit by default (a bridged
+    /// `Dial` lasts the call), so a peer that
     /// sends a block and then stops answering holds its slot until
     /// `session.command_timeout`, `session_timeout` or TCP keepalive (a
     /// dead host) ends it: serve beyond loopback with an allow-list
@@ -126,10 +125,9 @@ pub struct ServerConfig {
     /// session's log (a hangup at DEBUG, not a handler failure at WARN).
     /// On Linux the server acknowledges the reply at once and the notice
     /// comes within a round trip; other systems delay that ACK (40 ms on
-    /// FreeBSD, about 100 ms on macOS), so raise this
-    /// there to tell a hangup apart. Zero reads only what has already
-    /// arrived. Keep it short: `command_timeout` does not bound it. Default
-    /// 100 ms.
+    /// FreeBSD, about 100 ms on macOS), so raise this there to tell a hangup
+    /// apart. Zero reads only what has already arrived. Keep it short:
+    /// `command_timeout` does not bound it. Default 100 ms.
     pub hangup_notice_wait: Duration,
 }
 

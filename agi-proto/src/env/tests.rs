@@ -282,6 +282,26 @@ proptest! {
         }
     }
 
+    /// After part of a block, any other bytes (which break the decoder's
+    /// rule) give some outcome, never a panic, and a block found reads
+    /// without one either.
+    #[test]
+    fn other_bytes_after_a_partial_never_panic(
+        cut in 0..=STANDARD.len(),
+        then in proptest::collection::vec(prop::sample::select(vec![
+            &b"agi_"[..], b"agi_arg_1: ", b"agi_request: ", b"agi_channel: ", b"x", b":", b" ", b"\n", b"\r",
+        ]), 0..40),
+    ) {
+        let mut d = EnvDecoder::default();
+        let _ = d.decode(&STANDARD[..cut]);
+        let then = then.concat();
+        if let Ok(Status::Complete { value, consumed }) = d.decode(&then) {
+            prop_assert!(consumed <= then.len());
+            for (_, v) in value.iter() { let _ = v.to_string_lossy(); }
+            let _ = (value.args().count(), value.channel(), value.request(), value.arg(1));
+        }
+    }
+
     #[test]
     fn split_anywhere_same_result(cuts in proptest::collection::vec(0..STANDARD.len(), 0..6)) {
         let mut cuts = cuts;

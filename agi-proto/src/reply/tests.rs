@@ -405,6 +405,25 @@ proptest! {
         }
     }
 
+    /// After any part of one stream, any other bytes (which break the
+    /// decoder's rule) give some outcome, never a panic.
+    #[test]
+    fn other_bytes_after_a_partial_never_panic(
+        first in proptest::collection::vec(prop::sample::select(vec![
+            &b"200 result="[..], b"520-", b"520 End", b"1", b" (", b")", b"x", b"\n",
+        ]), 0..12),
+        then in proptest::collection::vec(any::<u8>(), 0..256),
+        (max_line, max_block) in (4usize..64, 8usize..128),
+    ) {
+        let mut d = FrameDecoder::new(Limits { max_line, max_block, ..Limits::default() });
+        let first = first.concat();
+        let _ = d.decode(&first);
+        if let Ok(Status::Complete { value: Frame::Reply(r), consumed }) = d.decode(&then) {
+            prop_assert!(consumed <= then.len());
+            let _ = (r.data(), r.keyword(), r.result_int(), r.fields().count());
+        }
+    }
+
     #[test]
     fn split_stream_same_frames(cut_points in proptest::collection::vec(any::<usize>(), 0..8)) {
         let stream: &[u8] = b"200 result=1 (a b)\nHANGUP\n100 result=0 Trying...\n520-x\ny\n520 End of proper usage.\n200 result= (timeout)\n";
