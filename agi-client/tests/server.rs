@@ -14,7 +14,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::error::Elapsed;
 
 mod common;
-use common::{LOOPBACK, shut_down, start};
+use common::{LOOPBACK, hold_router, shut_down, start};
 
 fn env(script: &str) -> String {
     format!(
@@ -80,7 +80,7 @@ impl Asterisk {
 
     /// How long the server takes to close the connection (at most 3 s).
     async fn time_to_close(&mut self) -> Duration {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         assert!(self.closed_within(Duration::from_secs(3)).await);
         started.elapsed()
     }
@@ -278,7 +278,7 @@ async fn allow_list_refuses_other_peers_before_reading() {
 }
 
 /// A one-slot server's address, the gate its session waits on, and its
-/// shutdown and task (see `common::Running`).
+/// shutdown and task (as in `common::Running`).
 type OneSlot = (
     SocketAddr,
     Arc<Notify>,
@@ -298,16 +298,7 @@ async fn one_slot(overflow: Overflow) -> OneSlot {
 
 /// As `one_slot`, with `config` but for its `max_sessions`.
 async fn one_slot_in(config: ServerConfig) -> OneSlot {
-    let gate = Arc::new(Notify::new());
-    let g = Arc::clone(&gate);
-    let router = Router::new().route("hold", move |mut s: Session| {
-        let g = Arc::clone(&g);
-        async move {
-            s.chan.noop().await?;
-            g.notified().await;
-            Ok::<_, agi_client::Error>(())
-        }
-    });
+    let (router, gate) = hold_router();
     let config = ServerConfig {
         max_sessions: 1,
         ..config
@@ -360,7 +351,7 @@ async fn max_sessions_with_a_bounded_wait_serves_in_order_then_refuses() {
     first.expect("NOOP", "200 result=0\n").await;
     let mut second = Asterisk::connect(addr, "hold").await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let third_came = std::time::Instant::now();
+    let third_came = Instant::now();
     let mut third = Asterisk::connect(addr, "hold").await;
     second.gets_nothing_for(Duration::from_millis(300)).await;
 
@@ -396,7 +387,7 @@ async fn past_the_backlog_a_wait_counts_from_the_accept() {
     first.expect("NOOP", "200 result=0\n").await;
     let mut held = Asterisk::connect(addr, "hold").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let queued_came = std::time::Instant::now();
+    let queued_came = Instant::now();
     let mut queued = Asterisk::connect(addr, "hold").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     gate.notify_one();
@@ -468,7 +459,7 @@ async fn slow_peer_is_dropped_at_the_deadline_and_empty_connections_are_quiet() 
     let (addr, _stop, _task) = start(config(), greeter()).await;
     let mut slow = TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"agi_network: yes\nagi_req").await.unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let (closed, _) = read_to_close(&mut slow, Duration::from_secs(3)).await;
     assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
     assert!(
@@ -487,7 +478,7 @@ async fn slow_peer_is_dropped_at_the_deadline_and_empty_connections_are_quiet() 
 async fn dribbling_peer_is_dropped_at_the_deadline() {
     let (addr, _stop, _task) = start(config(), greeter()).await;
     let mut peer = TcpStream::connect(addr).await.unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let block = env("other");
     let mut closed_after = None;
     for byte in block.as_bytes().iter().take(40) {

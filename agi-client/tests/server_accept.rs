@@ -4,14 +4,16 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use agi_client::server::{Overflow, Router, ServerConfig, Session};
 use rustix::process::{Resource, getrlimit, setrlimit};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use common::{LOOPBACK, Logs, start};
+use common::{LOOPBACK, Logs, hold_router, start};
 
 /// The lowest descriptor number free now: the next one the process gets.
 fn next_fd() -> u64 {
@@ -38,9 +40,11 @@ struct Lowered(Option<rustix::process::Rlimit>);
 
 impl Lowered {
     fn restore(mut self) {
-        if let Some(before) = self.0.take() {
-            setrlimit(Resource::Nofile, before).unwrap();
-        }
+        let before = self
+            .0
+            .take()
+            .expect("restored once: `restore` takes the guard");
+        setrlimit(Resource::Nofile, before).unwrap();
     }
 }
 
@@ -86,29 +90,18 @@ async fn back_off_and_recover() {
     // The callers' sockets exist before the limit drops; connecting them
     // takes no new descriptor, accepting them does.
     let callers: Vec<TcpSocket> = (0..3).map(|_| TcpSocket::new_v4().unwrap()).collect();
-    let before = out_of_descriptors();
+    let lowered = out_of_descriptors();
     let mut calls = Vec::new();
     for socket in callers {
-        let stream = socket.connect(addr).await.unwrap();
-        let (r, mut w) = stream.into_split();
-        w.write_all(b"agi_network: yes\nagi_network_script: hi\n\n")
-            .await
-            .unwrap();
-        calls.push((BufReader::new(r), w));
+        calls.push(Call::connect(socket, addr, "hi").await);
     }
     // Out of descriptors for 600 ms: about seven failed accepts (10, 20,
     // 40... ms apart), not sixty.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    before.restore();
+    lowered.restore();
 
-    for (r, w) in &mut calls {
-        let mut line = String::new();
-        tokio::time::timeout(Duration::from_secs(3), r.read_line(&mut line))
-            .await
-            .expect("served once descriptors are back")
-            .unwrap();
-        assert_eq!(line, "NOOP\n");
-        w.write_all(b"200 result=0\n").await.unwrap();
+    for call in &mut calls {
+        call.answers_noop("served once descriptors are back").await;
     }
     let text = logs.text();
     let failures = text.lines().filter(|l| l.contains("accept failed")).count();
@@ -132,16 +125,7 @@ fn accept_failures_while_calls_are_held_back_off_too() {
 async fn back_off_while_calls_are_held() {
     let (logs, _guard) = Logs::capture(tracing::Level::INFO);
 
-    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
-    let g = std::sync::Arc::clone(&gate);
-    let router = Router::new().route("hi", move |mut s: Session| {
-        let g = std::sync::Arc::clone(&g);
-        async move {
-            s.chan.noop().await?;
-            g.notified().await;
-            Ok::<_, agi_client::Error>(())
-        }
-    });
+    let (router, gate) = hold_router();
     let config = ServerConfig {
         bind: LOOPBACK,
         max_sessions: 1,
@@ -149,45 +133,32 @@ async fn back_off_while_calls_are_held() {
         ..ServerConfig::default()
     };
     let (addr, _stop, _task) = start(config, router).await;
-    let call = |socket: TcpSocket| async move {
-        let stream = socket.connect(addr).await.unwrap();
-        let (r, mut w) = stream.into_split();
-        w.write_all(b"agi_network: yes\nagi_network_script: hi\n\n")
-            .await
-            .unwrap();
-        (BufReader::new(r), w)
-    };
-    let mut first = call(TcpSocket::new_v4().unwrap()).await;
-    let mut line = String::new();
-    first.0.read_line(&mut line).await.unwrap();
-    assert_eq!(line, "NOOP\n");
-    first.1.write_all(b"200 result=0\n").await.unwrap();
-    let mut held = call(TcpSocket::new_v4().unwrap()).await;
+    let new = || TcpSocket::new_v4().unwrap();
+    let mut first = Call::connect(new(), addr, "hold").await;
+    first.answers_noop("the first call is served").await;
+    let mut held = Call::connect(new(), addr, "hold").await;
     // The server is full and holds one call; now out of descriptors.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let callers: Vec<TcpSocket> = (0..2).map(|_| TcpSocket::new_v4().unwrap()).collect();
-    let before = out_of_descriptors();
+    let callers: Vec<TcpSocket> = (0..2).map(|_| new()).collect();
+    let lowered = out_of_descriptors();
     let mut late = Vec::new();
     for socket in callers {
-        late.push(call(socket).await);
+        late.push(Call::connect(socket, addr, "hold").await);
     }
-    // A slot frees while accepts fail: the held call starts.
+    // A slot frees while accepts fail: the held call starts (within the
+    // pause or after it: see above).
     tokio::time::sleep(Duration::from_millis(300)).await;
     gate.notify_one();
-    line.clear();
-    tokio::time::timeout(Duration::from_secs(2), held.0.read_line(&mut line))
-        .await
-        .expect("the held call starts while accepts fail")
-        .unwrap();
-    assert_eq!(line, "NOOP\n");
-    held.1.write_all(b"200 result=0\n").await.unwrap();
+    held.answers_noop("the held call starts once a slot frees")
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    before.restore();
+    lowered.restore();
 
     // Failures in a row, as logged (the 1st, 2nd, 4th, 8th...; a slot
     // freed gives back a descriptor, so a streak may end and another
-    // start): backing off 10, 20, 40... ms, a streak logs at most its 8th
-    // failure in 700 ms, where spinning would log the thousands.
+    // start). Backing off 10, 20, 40... ms, a streak logs its 4th failure
+    // in these 700 ms; 8 leaves room for a loaded machine stretching them,
+    // where spinning would log the thousands.
     let text = logs.text();
     let streaks: Vec<u64> = text
         .lines()
@@ -197,5 +168,29 @@ async fn back_off_while_calls_are_held() {
     assert!(!streaks.is_empty(), "no accept failed:\n{text}");
     assert!(streaks.iter().all(|&n| n <= 8), "{streaks:?}:\n{text}");
     gate.notify_one();
-    drop(first);
+}
+
+/// One caller: what it reads from the server, and where it writes.
+struct Call(BufReader<OwnedReadHalf>, OwnedWriteHalf);
+
+impl Call {
+    /// Connects `socket` and sends an environment block naming `script`.
+    async fn connect(socket: TcpSocket, addr: SocketAddr, script: &str) -> Call {
+        let stream = socket.connect(addr).await.unwrap();
+        let (r, mut w) = stream.into_split();
+        let env = format!("agi_network: yes\nagi_network_script: {script}\n\n");
+        w.write_all(env.as_bytes()).await.unwrap();
+        Call(BufReader::new(r), w)
+    }
+
+    /// Expects a NOOP within 3 s (`what` names the failure) and answers it.
+    async fn answers_noop(&mut self, what: &str) {
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(3), self.0.read_line(&mut line))
+            .await
+            .expect(what)
+            .unwrap();
+        assert_eq!(line, "NOOP\n", "{what}");
+        self.1.write_all(b"200 result=0\n").await.unwrap();
+    }
 }

@@ -7,9 +7,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agi_client::server::{Router, Server, ServerConfig, ShutdownReport};
+use agi_client::server::{Router, Server, ServerConfig, Session, ShutdownReport};
 use proptest::prelude::*;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 use tracing::subscriber::DefaultGuard;
 
@@ -19,6 +19,23 @@ pub const LOOPBACK: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST)
 /// A server serving on this runtime: its address, the trigger of its
 /// shutdown (which also starts when the sender is dropped), and its task.
 pub type Running = (SocketAddr, oneshot::Sender<()>, JoinHandle<ShutdownReport>);
+
+/// A router whose "hold" script answers one NOOP, then waits for the
+/// gate (`notify_one` lets one session finish): a session that holds its
+/// slot for as long as a test needs.
+pub fn hold_router() -> (Router, Arc<Notify>) {
+    let gate = Arc::new(Notify::new());
+    let g = Arc::clone(&gate);
+    let router = Router::new().route("hold", move |mut s: Session| {
+        let g = Arc::clone(&g);
+        async move {
+            s.chan.noop().await?;
+            g.notified().await;
+            Ok::<_, agi_client::Error>(())
+        }
+    });
+    (router, gate)
+}
 
 /// Binds `config` and serves `router` on a task of this runtime.
 pub async fn start(config: ServerConfig, router: Router) -> Running {
