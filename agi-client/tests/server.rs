@@ -1021,22 +1021,25 @@ async fn idle_timeout_closes_a_stalled_handler_only() {
 /// command after it is in flight, not idle.
 #[tokio::test]
 async fn a_command_dropped_while_awaiting_the_notice_leaves_the_channel_watched() {
-    let router = Router::new().route("impatient", |mut s: Session| async move {
-        // The reply comes at once, and the wait for a notice lasts 3 s:
-        // the timer ends the command during the wait (checked first, in
-        // case a slow machine finds both ready).
-        tokio::select! {
-            biased;
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = s.chan.stream_file("beep", agi_proto::EscapeDigits::NONE) => {
-                panic!("the wait for the notice ended before the select's timer");
-            }
+    // What the handler saw, told to the test: the server catches a
+    // handler's panic, so a panic there would lose its message.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let router = Router::new().route("impatient", move |mut s: Session| {
+        let tx = tx.clone();
+        async move {
+            // The reply comes at once, and the wait for a notice lasts 3 s:
+            // the timer ends the command during the wait (checked first, in
+            // case a slow machine finds both ready).
+            let timer_first = tokio::select! {
+                biased;
+                _ = tokio::time::sleep(Duration::from_millis(500)) => true,
+                _ = s.chan.stream_file("beep", agi_proto::EscapeDigits::NONE) => false,
+            };
+            let _ = tx.send(timer_first);
+            s.chan.noop().await?;
+            s.chan.exec("Dial", "PJSIP/bob,30").await?;
+            s.chan.verbose("done").await
         }
-        if let Err(agi_client::Error::Poisoned) = s.chan.noop().await {
-            panic!("the reply came after the select's timer (a loaded machine?)");
-        }
-        s.chan.exec("Dial", "PJSIP/bob,30").await?;
-        s.chan.verbose("done").await
     });
     let config = ServerConfig {
         idle_timeout: Some(Duration::from_millis(100)),
@@ -1048,6 +1051,13 @@ async fn a_command_dropped_while_awaiting_the_notice_leaves_the_channel_watched(
     // A live channel: no notice follows the `-1`.
     a.expect("STREAM FILE beep \"\"", "200 result=-1 endpos=0\n")
         .await;
+    assert_eq!(
+        rx.recv().await,
+        Some(true),
+        "the wait for the notice ended before the select's timer"
+    );
+    // A reply after the select's timer would have poisoned the channel,
+    // and the NOOP would never come (a loaded machine?).
     a.expect("NOOP", "200 result=0\n").await;
     // Four idle periods in flight.
     a.expect_late(
@@ -1163,14 +1173,18 @@ async fn a_handler_blocking_its_thread_is_reported_as_cut() {
     );
 }
 
-/// What a "call" session saw: whether its prompt failed, whether the
-/// channel knew of a hangup when it returned, and the outcome of the
-/// CHANNEL STATUS after it (`Err(true)`: refused as a dead channel); and
-/// how long the prompt took.
-type Played = (
-    (bool, bool, Result<Option<agi_proto::ChannelState>, bool>),
-    Duration,
-);
+/// What a "call" session saw of its prompt.
+#[derive(Debug)]
+struct Played {
+    /// The prompt failed.
+    failed: bool,
+    /// The channel knew of a hangup when the prompt returned.
+    hung_up: bool,
+    /// The CHANNEL STATUS after it (`Err(true)`: refused as a dead channel).
+    after: Result<Option<agi_proto::ChannelState>, bool>,
+    /// How long the prompt took.
+    took: Duration,
+}
 
 /// A "call" script that plays `demo-congrats`, then asks CHANNEL STATUS,
 /// and reports what it saw.
@@ -1185,21 +1199,31 @@ fn plays_a_prompt() -> (Router, tokio::sync::mpsc::UnboundedReceiver<Played>) {
                 .stream_file("demo-congrats", agi_proto::EscapeDigits::NONE)
                 .await;
             let took = started.elapsed();
-            let dead = s.chan.is_hung_up();
+            let hung_up = s.chan.is_hung_up();
             let after = s.chan.channel_status().await;
-            tx.send((
-                (
-                    played.is_err(),
-                    dead,
-                    after.map_err(|e| e.is_dead_channel()),
-                ),
+            tx.send(Played {
+                failed: played.is_err(),
+                hung_up,
+                after: after.map_err(|e| e.is_dead_channel()),
                 took,
-            ))
+            })
             .unwrap();
             Ok::<_, agi_client::Error>(())
         }
     });
     (router, rx)
+}
+
+/// A "call" whose prompt Asterisk answers with `reply`, then, 10 ms
+/// later and in a write of its own, `later` (when not empty).
+async fn prompt(addr: SocketAddr, reply: &str, later: &[u8]) -> Asterisk {
+    let mut a = Asterisk::connect(addr, "call").await;
+    a.expect("STREAM FILE demo-congrats \"\"", reply).await;
+    if !later.is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        a.writer.write_all(later).await.unwrap();
+    }
+    a
 }
 
 /// A hangup during a command: its `-1` comes first, Asterisk's `HANGUP`
@@ -1217,54 +1241,52 @@ async fn hangup_during_a_handler_is_seen() {
         ..config()
     };
     let (addr, _stop, _task) = start(config, router).await;
-    let played = "STREAM FILE demo-congrats \"\"";
     let dead = "511 Command Not Permitted on a dead channel or intercept routine\n";
+    let interrupted = "200 result=-1 endpos=12000\n";
+    let missing = "200 result=-1 endpos=0\n";
 
-    let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(played, "200 result=-1 endpos=12000\nHANGUP\n")
-        .await;
-    a.expect("CHANNEL STATUS", dead).await;
-    assert_eq!(rx.recv().await.unwrap().0, (true, true, Err(true)));
-
-    // The notice a moment after the reply, in a read of its own.
-    let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(played, "200 result=-1 endpos=12000\n").await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    a.writer.write_all(b"HANGUP\n").await.unwrap();
-    a.expect("CHANNEL STATUS", dead).await;
-    assert_eq!(rx.recv().await.unwrap().0, (true, true, Err(true)));
+    // The notice in the same write as the reply, then a moment after it
+    // in a read of its own.
+    for (reply, later) in [
+        (&format!("{interrupted}HANGUP\n")[..], &b""[..]),
+        (interrupted, b"HANGUP\n"),
+    ] {
+        let mut a = prompt(addr, reply, later).await;
+        a.expect("CHANNEL STATUS", dead).await;
+        let p = rx.recv().await.unwrap();
+        assert!(
+            p.failed && p.hung_up && p.after == Err(true),
+            "{later:?}: {p:?}"
+        );
+    }
 
     // The notice, then the start of the next line, a moment later: the
     // wait ends with the notice, not when that line is complete (the rest
-    // of it comes after the next command, as a reply would).
-    let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(played, "200 result=-1 endpos=12000\n").await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    a.writer.write_all(b"HANGUP\n5").await.unwrap();
+    // of it comes after the next command, as a reply would). Ended at
+    // once, not by the wait's timer: the bound is the wait's whole length,
+    // not a speed target.
+    let mut a = prompt(addr, interrupted, b"HANGUP\n5").await;
     a.expect("CHANNEL STATUS", &dead[1..]).await;
-    let (outcome, took) = rx.recv().await.unwrap();
-    assert_eq!(outcome, (true, true, Err(true)));
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    let p = rx.recv().await.unwrap();
+    assert!(p.failed && p.hung_up && p.after == Err(true), "{p:?}");
+    assert!(p.took < Duration::from_secs(1), "{p:?}");
 
     // A live channel: no notice comes, the failure pays the configured
     // wait in full (so `hangup_notice_wait` reached the session; a lower
     // bound), and the next command is answered.
-    let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(played, "200 result=-1 endpos=0\n").await;
+    let mut a = prompt(addr, missing, b"").await;
     a.expect("CHANNEL STATUS", "200 result=6\n").await;
-    let ((failed, dead, after), took) = rx.recv().await.unwrap();
-    assert!(failed && !dead && after.is_ok(), "{after:?}");
-    assert!(took >= Duration::from_secs(1), "{took:?}");
+    let p = rx.recv().await.unwrap();
+    assert!(p.failed && !p.hung_up, "{p:?}");
+    assert_eq!(p.after, Ok(Some(agi_proto::ChannelState::Up)));
+    assert!(p.took >= Duration::from_secs(1), "{p:?}");
 
-    // Bytes other than a notice end the wait and stay for the next command
-    // (here, ahead of time, its reply). Ended at once, not by the wait's
-    // timer: the bound is the wait's whole length, not a speed target.
-    let mut a = Asterisk::connect(addr, "call").await;
-    a.expect(played, "200 result=-1 endpos=0\n200 result=4\n")
-        .await;
+    // Bytes other than a notice end the wait (at once, as above) and stay
+    // for the next command (here, ahead of time, its reply).
+    let mut a = prompt(addr, &format!("{missing}200 result=4\n"), b"").await;
     a.receive("CHANNEL STATUS").await;
-    let ((failed, dead, after), took) = rx.recv().await.unwrap();
-    assert!(failed && !dead, "{after:?}");
-    assert!(took < Duration::from_secs(1), "{took:?}");
-    assert_eq!(after.ok(), Some(Some(agi_proto::ChannelState::Ring)));
+    let p = rx.recv().await.unwrap();
+    assert!(p.failed && !p.hung_up, "{p:?}");
+    assert!(p.took < Duration::from_secs(1), "{p:?}");
+    assert_eq!(p.after, Ok(Some(agi_proto::ChannelState::Ring)));
 }

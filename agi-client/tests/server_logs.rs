@@ -10,20 +10,32 @@ use std::time::Duration;
 use agi_client::server::{Router, ServerConfig, Session};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use common::{LOOPBACK, Logs, shut_down, start};
 
-/// Runs one session of `script` (uniqueid `uid`), answering a NOOP if the
-/// handler sends one, until the server closes the connection.
-async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
+/// Connects and sends an environment block for `script` with uniqueid
+/// `uid`: the connection's local address, what it reads, where it writes.
+async fn connect(
+    addr: SocketAddr,
+    script: &str,
+    uid: &str,
+) -> (SocketAddr, BufReader<OwnedReadHalf>, OwnedWriteHalf) {
     let stream = TcpStream::connect(addr).await.unwrap();
-    let peer = stream.local_addr().unwrap().to_string();
+    let local = stream.local_addr().unwrap();
     let (r, mut w) = stream.into_split();
     let env = format!(
         "agi_network: yes\nagi_network_script: {script}\nagi_uniqueid: {uid}\nagi_version: 22.6.0\n\n"
     );
     w.write_all(env.as_bytes()).await.unwrap();
-    let mut r = BufReader::new(r);
+    (local, BufReader::new(r), w)
+}
+
+/// Runs one session of `script` (uniqueid `uid`), answering a NOOP if the
+/// handler sends one, until the server closes the connection.
+async fn session(addr: SocketAddr, script: &str, uid: &str) -> String {
+    let (local, mut r, mut w) = connect(addr, script, uid).await;
+    let peer = local.to_string();
     let mut line = String::new();
     let read = async {
         while r.read_line(&mut line).await.unwrap() > 0 {
@@ -240,10 +252,7 @@ async fn a_failure_the_hangup_caused_is_no_warning() {
     // What follows the reply: with it, or a moment later (a read of its
     // own, as when the handler's task ran first), or nothing.
     let play = |uid: &'static str, with: &'static [u8], later: &'static [u8]| async move {
-        let (r, mut w) = TcpStream::connect(addr).await.unwrap().into_split();
-        let env = format!("agi_network: yes\nagi_network_script: play\nagi_uniqueid: {uid}\n\n");
-        w.write_all(env.as_bytes()).await.unwrap();
-        let mut r = BufReader::new(r);
+        let (_, mut r, mut w) = connect(addr, "play", uid).await;
         let mut line = String::new();
         r.read_line(&mut line).await.unwrap();
         assert!(line.starts_with("STREAM FILE"), "{line:?}");
@@ -297,13 +306,10 @@ async fn a_panic_as_the_cut_drops_a_handler_is_logged_and_counted() {
         ..ServerConfig::default()
     };
     let (addr, stop, task) = start(config, router).await;
-    let (r, mut w) = TcpStream::connect(addr).await.unwrap().into_split();
-    w.write_all(b"agi_network: yes\nagi_network_script: drops-badly\n\n")
-        .await
-        .unwrap();
+    // The writer kept open: the session stays in flight.
+    let (_, mut r, _w) = connect(addr, "drops-badly", "1700000004.1").await;
     // In flight, its bomb armed, when the shutdown starts: waiting for the
     // reply to the VERBOSE it sent.
-    let mut r = BufReader::new(r);
     let mut line = String::new();
     r.read_line(&mut line).await.unwrap();
     assert!(line.starts_with("VERBOSE"), "{line:?}");
