@@ -26,6 +26,9 @@ pub struct Stream<'a> {
     pub limits: Limits,
     /// Cut points within `data`, in order.
     pub cuts: Vec<usize>,
+    /// The settings byte that placed the cuts (targets may read more
+    /// choices from it, as `server` does from its parity).
+    pub seed: u8,
     /// What the peer sends.
     pub data: &'a [u8],
 }
@@ -63,7 +66,12 @@ impl<'a> Stream<'a> {
         } else {
             Limits::default()
         };
-        Stream { limits, cuts, data }
+        Stream {
+            limits,
+            cuts,
+            seed,
+            data,
+        }
     }
 
     /// The ends of the pieces the peer's bytes arrive in: each cut, then
